@@ -1,0 +1,1 @@
+"""Kafka plumbing: topic names, the outbox relay, and the nameko consumer entrypoint."""

@@ -1,0 +1,115 @@
+"""Thin helpers around kafka-python: explicit topic creation and the broker's identity.
+
+Clients never auto-create topics (Tansu would make them with its own partition count): topics are
+created here, and again after a broker comes back empty. The broker's cluster id is its identity:
+when it changes (the embedded broker restarted and forgot everything) relays republish from the
+stores and consumers rejoin from the beginning (docs/adr/0002-embedded-mode.md)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Iterable
+
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from .topics import partitions, replication
+
+log = logging.getLogger(__name__)
+
+
+class BrokerAdmin:
+    """Creates topics and reports the cluster id; reconnects after failures."""
+
+    def __init__(self, bootstrap: str, client_id: str) -> None:
+        self._bootstrap = bootstrap
+        self._client_id = client_id
+        self._admin: KafkaAdminClient | None = None
+        self._cached: tuple[float, str] | None = None
+
+    def cached_cluster_id(self, max_age_s: float = 2.0) -> str:
+        """The cluster id, asked of the broker at most every `max_age_s` (it changes only when
+        the broker is replaced; a failed call clears the cache)."""
+        now = time.monotonic()
+        if self._cached is None or now - self._cached[0] > max_age_s:
+            self._cached = (now, self.cluster_id())
+        return self._cached[1]
+
+    def _client(self) -> KafkaAdminClient:
+        if self._admin is None:
+            self._admin = KafkaAdminClient(
+                bootstrap_servers=self._bootstrap, client_id=self._client_id, request_timeout_ms=10000
+            )
+        return self._admin
+
+    def cluster_id(self) -> str:
+        try:
+            return str(self._client().describe_cluster()["cluster_id"])
+        except Exception:
+            self.close()
+            raise
+
+    def ensure_topics(self, names: Iterable[str]) -> None:
+        wanted = sorted(set(names))
+        try:
+            existing = set(self._client().list_topics())
+            missing = [n for n in wanted if n not in existing]
+            if missing:
+                try:
+                    self._client().create_topics(
+                        [NewTopic(n, partitions(), replication()) for n in missing], validate_only=False
+                    )
+                    log.info("created topics %s", ", ".join(missing))
+                except TopicAlreadyExistsError:
+                    pass
+        except TopicAlreadyExistsError:
+            pass
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self._cached = None
+        if self._admin is not None:
+            try:
+                self._admin.close()
+            except Exception:  # closing a broken client must not mask the original error
+                pass
+            self._admin = None
+
+
+def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
+    """A producer for the relay and dead letters.
+
+    Not idempotent: after the embedded broker restarts, an idempotent producer fails for good with
+    UnknownProducerIdError. Order per key is kept with one request in flight, and consumers dedupe
+    the duplicates a retry can make."""
+    return KafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=False,
+        max_in_flight_requests_per_connection=1,
+        retries=5,
+        linger_ms=5,
+        request_timeout_ms=10000,
+        max_block_ms=10000,
+    )
+
+
+def wait_for_broker(bootstrap: str, timeout_s: float = 30.0) -> str:
+    """Block until the broker answers; return its cluster id (used by the launcher and tests)."""
+    deadline = time.monotonic() + timeout_s
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        admin = BrokerAdmin(bootstrap, "fangfei-probe")
+        try:
+            return admin.cluster_id()
+        except (KafkaError, OSError) as exc:
+            last = exc
+            time.sleep(0.2)
+        finally:
+            admin.close()
+    raise TimeoutError(f"no Kafka broker answered at {bootstrap} within {timeout_s}s: {last}")

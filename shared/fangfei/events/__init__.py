@@ -1,0 +1,9 @@
+"""Event contracts: one envelope, one marshmallow schema per event type, upcasters for old versions.
+
+Importing this package registers every event type of the platform (see `catalog`)."""
+
+from .envelope import Event, EventError, new_event
+from .registry import REGISTRY, EventRegistry, decode_event, encode_event
+from . import catalog  # noqa: F401  (registers the types)
+
+__all__ = ["Event", "EventError", "new_event", "REGISTRY", "EventRegistry", "decode_event", "encode_event"]

@@ -1,0 +1,41 @@
+"""Every platform metric, declared once, each with why it exists (docs/operations.md lists them).
+
+Labels never carry a person, a clue id or any other unbounded or personal value."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+# --- event store and relay (R3: every stored event is eventually published)
+EVENTS_APPENDED = Counter("fangfei_events_appended_total", "Events committed to a service's store", ["service", "type"])
+EVENTS_PUBLISHED = Counter("fangfei_events_published_total", "Events the relay published to Kafka", ["service", "topic"])
+STORE_HEAD = Gauge("fangfei_store_head_position", "Highest commit position handed out by the store", ["service"])
+RELAY_POSITION = Gauge("fangfei_relay_position", "Last commit position the relay has published", ["service"])
+RELAY_BACKLOG = Gauge("fangfei_relay_backlog_commits", "Commits stored but not yet published", ["service"])
+RELAY_GAPS = Counter("fangfei_relay_gaps_skipped_total", "Burned positions the relay skipped after the grace period", ["service"])
+RELAY_ERRORS = Counter("fangfei_relay_errors_total", "Relay rounds that failed (broker unreachable, timeouts)", ["service"])
+BROKER_CHANGES = Counter(
+    "fangfei_broker_epoch_changes_total", "Times a new broker (cluster id) was seen: relay republishes", ["service", "role"]
+)
+
+# --- consumers (R4, R6, R7)
+CONSUMED = Counter(
+    "fangfei_consumer_messages_total",
+    "Messages a consumer group handled, by outcome: applied, duplicate, unhandled, dead_lettered",
+    ["service", "topic", "outcome"],
+)
+RETRIES = Counter("fangfei_consumer_retries_total", "Handler retries after a failure", ["service", "type"])
+DEAD_LETTERS = Counter("fangfei_dead_letters_total", "Messages parked on a dead-letter topic", ["service", "topic"])
+STREAM_GAPS = Counter(
+    "fangfei_consumer_stream_gaps_total", "Events that arrived with a version gap in their stream (stalled)", ["service"]
+)
+CONSUMER_LAG = Gauge("fangfei_consumer_lag_messages", "High-water mark minus position", ["service", "topic", "partition"])
+HANDLER_SECONDS = Histogram(
+    "fangfei_consumer_handler_seconds", "Time to apply one event", ["service", "type"],
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5),
+)
+
+# --- HTTP
+HTTP_REQUESTS = Counter("fangfei_http_requests_total", "HTTP requests", ["service", "route", "method", "status"])
+HTTP_SECONDS = Histogram(
+    "fangfei_http_request_seconds", "HTTP request latency", ["service", "route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
