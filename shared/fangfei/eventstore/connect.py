@@ -4,6 +4,9 @@
 - `embedded:<path>`: litemongo (mongomock's engine on SQLite): durable across SIGKILL, but one
   process per file and one OS thread per client (docs/adr/0002-embedded-mode.md).
 - `memory:<name>`: litemongo's in-memory engine, for unit tests only.
+
+On MongoDB each service has its own database (`fangfei_<service>`); an embedded file holds one
+service only, so there the name does not matter.
 """
 
 from __future__ import annotations

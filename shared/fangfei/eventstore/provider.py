@@ -32,7 +32,7 @@ class StoreHandle(SharedExtension):
 
     def setup(self) -> None:
         self.settings = Settings.from_env(self.container.service_name)
-        self.client, self.db = open_database(self.settings.resolved_store_uri)
+        self.client, self.db = open_database(self.settings.resolved_store_uri, f"fangfei_{self.settings.service}")
         self.events = EventStore(self.db, clock=self.clock, max_event_bytes=self.settings.max_event_bytes)
         self.checkpoints = Checkpoints(self.db)
         self.relay_wakeup = threading.Event()

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Run the one service named by FANGFEI_SERVICE in this container.
+# `exec` replaces this shell, so the SIGTERM of `docker stop` reaches nameko itself, which stops
+# its entrypoints gracefully (the consumer never commits a half-applied batch).
+set -eu
+
+service="${FANGFEI_SERVICE:-}"
+case "$service" in
+    intake) class=IntakeService ;;
+    roster) class=RosterService ;;
+    escalation) class=EscalationService ;;
+    ledger) class=LedgerService ;;
+    notification) class=NotificationService ;;
+    *)
+        echo "FANGFEI_SERVICE must be one of: intake roster escalation ledger notification (got '$service')" >&2
+        exit 64
+        ;;
+esac
+
+cd /app
+exec nameko run --config infra/nameko/config.yaml "services.${service}.service:${class}" "$@"

@@ -1,0 +1,110 @@
+"""`fangfei` command line: run the embedded platform and operate it.
+
+    fangfei up            start broker + five services, seed the demo street, wait for Ctrl-C
+    fangfei seed-demo     (re)load the demo street into a running roster service (idempotent)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import urllib.error
+import urllib.request
+
+from .config import SERVICE_NAMES
+
+DEMO_CSV = os.path.join("services", "roster", "data", "demo_street.csv")
+
+
+def seed_demo(roster_url: str, path: str | None = None) -> str:
+    """POST the demo street file to the roster import endpoint; return the response text."""
+    from .devstack.stack import REPO_ROOT
+
+    with open(path or os.path.join(REPO_ROOT, DEMO_CSV), "rb") as fh:
+        data = fh.read()
+    req = urllib.request.Request(
+        roster_url.rstrip("/") + "/api/roster/import", data=data, method="POST",
+        headers={"Content-Type": "text/csv; charset=utf-8"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        raise SystemExit(f"demo import failed ({exc.code}): {exc.read().decode(errors='replace')}") from exc
+
+
+CURL_EXAMPLE = """\
+  # 上报一条线索 (report a clue in 马岗社区):
+  curl -s -X POST {intake}/api/clues -H 'Content-Type: application/json' -d '{{
+    "street_id": "longgang", "community_id": "magang", "category": "illegal_finance",
+    "source": "grid_patrol", "title": "门店宣传保本高息理财",
+    "description": "网格员巡查发现某门店宣传年化18%保本理财产品",
+    "found_at": "{found_at}"}}'
+
+  # 在台账中查看 (the clue-verification ledger) and the delivery log:
+  curl -s '{ledger}/api/ledgers/clue-verification?street_id=longgang'
+  curl -s '{notification}/api/deliveries'
+"""
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from .clock import SHANGHAI
+    from .devstack.stack import Stack, default_ports
+
+    data_dir = os.environ.get("FANGFEI_DATA_DIR", os.path.join("var", "data"))
+    broker_port = int(os.environ.get("FANGFEI_BROKER_PORT", "9092"))
+    stack = Stack(data_dir, broker_port=broker_port, ports=default_ports())
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"防非 Fangfei: starting broker on {stack.broker.bootstrap} and {len(SERVICE_NAMES)} services "
+          f"(data in {stack.data_dir}) …", flush=True)
+    try:
+        stack.start(timeout_s=args.timeout)
+        print("  demo street 龙岗街道:", seed_demo(stack.services["roster"].url), flush=True)
+        print("\nReady. Services:")
+        for name, svc in stack.services.items():
+            print(f"  {name:<13} {svc.url}   ({svc.url}/health, {svc.url}/metrics)")
+        urls = {name: svc.url for name, svc in stack.services.items()}
+        found_at = datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
+        print("\n" + CURL_EXAMPLE.format(found_at=found_at, **urls))
+        print(f"Logs: {stack.log_dir}.  Ctrl-C stops everything.", flush=True)
+        while not stop.is_set():
+            for name, svc in stack.services.items():
+                if not svc.alive():
+                    print(f"{name} exited; see {svc.log_path}", file=sys.stderr)
+                    stop.set()
+            stop.wait(1.0)
+    finally:
+        print("\nStopping …", flush=True)
+        stack.stop()
+        print("Stopped.", flush=True)
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    print(seed_demo(args.roster_url, args.file))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fangfei", description="防非 Fangfei platform")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="run the embedded platform (broker + five services) until Ctrl-C")
+    up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the services to be healthy")
+    up.set_defaults(func=cmd_up)
+    seed = sub.add_parser("seed-demo", help="load the demo street into a running roster service")
+    seed.add_argument("--roster-url", default="http://127.0.0.1:8102")
+    seed.add_argument("--file", default=None, help="a roster CSV (default: the demo street)")
+    seed.set_defaults(func=cmd_seed_demo)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Start, watch, kill and restart the five services as `nameko run` child processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import IO, Any, Mapping
+
+from ..config import DEFAULT_PORTS, SERVICE_NAMES
+from .broker import Broker
+from .ports import free_port, port_in_use
+
+SERVICE_CLASSES = {
+    "intake": "IntakeService",
+    "roster": "RosterService",
+    "escalation": "EscalationService",
+    "ledger": "LedgerService",
+    "notification": "NotificationService",
+}
+
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+
+def nameko_bin() -> str:
+    candidate = os.path.join(os.path.dirname(sys.executable), "nameko")
+    return candidate if os.path.exists(candidate) else "nameko"
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: str
+    proc: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        if port_in_use(self.port):
+            raise RuntimeError(f"port {self.port} for {self.name} is already in use")
+        self._log = open(self.log_path, "ab")
+        cmd = [nameko_bin(), "run", "--config", os.path.join(REPO_ROOT, "infra", "nameko", "config.yaml"),
+               f"services.{self.name}.service:{SERVICE_CLASSES[self.name]}"]
+        self.proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig: int, wait_s: float = 15.0) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, sig)
+            try:
+                proc.wait(timeout=wait_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+class Stack:
+    """The broker and the services of one embedded deployment, rooted at `data_dir`."""
+
+    def __init__(
+        self,
+        data_dir: str,
+        broker_port: int | None = None,
+        ports: Mapping[str, int] | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        services: tuple[str, ...] = SERVICE_NAMES,
+    ) -> None:
+        self.data_dir = os.path.abspath(data_dir)
+        self.log_dir = os.path.join(self.data_dir, "logs")
+        os.makedirs(self.log_dir, exist_ok=True)
+        self.broker = Broker(broker_port, os.path.join(self.log_dir, "broker.log"))
+        self.extra_env = dict(extra_env or {})
+        chosen = dict(ports) if ports is not None else {s: free_port() for s in services}
+        self.services: dict[str, ServiceProcess] = {}
+        for name in services:
+            self.services[name] = ServiceProcess(name, chosen[name], {}, os.path.join(self.log_dir, f"{name}.log"))
+
+    def _env(self, svc: ServiceProcess) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FANGFEI_")}
+        env.update(
+            {
+                "FANGFEI_KAFKA_BOOTSTRAP": self.broker.bootstrap,
+                "FANGFEI_DATA_DIR": self.data_dir,
+                "FANGFEI_HTTP_ADDRESS": f"127.0.0.1:{svc.port}",
+                "PYTHONWARNINGS": "ignore",
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONPATH": REPO_ROOT,
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self, timeout_s: float = 90.0) -> "Stack":
+        self.broker.start()
+        for svc in self.services.values():
+            self.start_service(svc.name, wait=False)
+        self.wait_healthy(timeout_s=timeout_s)
+        return self
+
+    def start_service(self, name: str, wait: bool = True, timeout_s: float = 60.0) -> None:
+        svc = self.services[name]
+        svc.env = self._env(svc)
+        svc.start()
+        if wait:
+            self.wait_healthy([name], timeout_s)
+
+    def kill_service(self, name: str) -> None:
+        """SIGKILL one service: no shutdown hooks, exactly like a crash."""
+        self.services[name].signal(signal.SIGKILL)
+
+    def stop(self) -> None:
+        for svc in self.services.values():
+            svc.signal(signal.SIGTERM)
+        self.broker.stop()
+
+    def health(self, name: str) -> dict[str, Any] | None:
+        try:
+            with urllib.request.urlopen(self.services[name].url + "/health", timeout=2) as resp:
+                return json.loads(resp.read())
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
+    def wait_healthy(self, names: list[str] | None = None, timeout_s: float = 90.0) -> None:
+        """Wait until each service answers /health and its consumer (if any) has partitions."""
+        pending = list(names or self.services)
+        deadline = time.monotonic() + timeout_s
+        while pending and time.monotonic() < deadline:
+            for name in list(pending):
+                svc = self.services[name]
+                if svc.proc is not None and svc.proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {svc.proc.returncode}; see {svc.log_path}")
+                body = self.health(name)
+                if body is None:
+                    continue
+                consumer = body.get("consumer")
+                if consumer is None or consumer.get("assigned"):
+                    pending.remove(name)
+            time.sleep(0.2)
+        if pending:
+            raise TimeoutError(f"not healthy after {timeout_s}s: {', '.join(pending)} (logs in {self.log_dir})")
+
+
+def default_ports() -> dict[str, int]:
+    return {name: int(os.environ.get(f"FANGFEI_{name.upper()}_PORT", DEFAULT_PORTS[name])) for name in SERVICE_NAMES}

@@ -1,0 +1,1 @@
+"""Test support for the platform and its services: in-memory twins and contract suites."""
