@@ -53,7 +53,7 @@ class KafkaEventConsumer(ProviderCollector, SharedExtension):
     handle = StoreHandle()
 
     def setup(self) -> None:
-        self.settings = self.handle.settings
+        self.settings = self.handle.open().settings
         self.service = self.settings.service
         self.versions = StreamVersions(self.handle.db, self.settings.group_id)
         self._running = False

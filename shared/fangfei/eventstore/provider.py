@@ -29,13 +29,22 @@ class StoreHandle(SharedExtension):
     """The service's database, opened once per process and shared by every extension."""
 
     clock: Clock = SystemClock()
+    _opened = False
 
     def setup(self) -> None:
+        self.open()
+
+    def open(self) -> "StoreHandle":
+        """Open the database once; extensions' setup() run in any order, so each calls this."""
+        if self._opened:
+            return self
+        self._opened = True
         self.settings = Settings.from_env(self.container.service_name)
         self.client, self.db = open_database(self.settings.resolved_store_uri, f"fangfei_{self.settings.service}")
         self.events = EventStore(self.db, clock=self.clock, max_event_bytes=self.settings.max_event_bytes)
         self.checkpoints = Checkpoints(self.db)
         self.relay_wakeup = threading.Event()
+        return self
 
     def kill(self) -> None:
         self.stop()
@@ -71,6 +80,7 @@ class EventStoreProvider(DependencyProvider):
     handle = StoreHandle()
 
     def setup(self) -> None:
+        self.handle.open()
         self._running = False
         self.relay: Relay | None = None
 
