@@ -63,6 +63,7 @@ class KafkaEventConsumer(ProviderCollector, SharedExtension):
         self.assigned: list[str] = []
         self.last_poll = 0.0
         self.last_error = ""
+        self.lag: int | None = None  # messages behind the high-water marks; None until measured
 
     @property
     def topics(self) -> list[str]:
@@ -157,16 +158,20 @@ class KafkaEventConsumer(ProviderCollector, SharedExtension):
         consumer = self._consumer
         if consumer is None:
             return
+        total: int | None = 0
         for tp in consumer.assignment():
             high = consumer.highwater(tp)
-            if high is None:
-                continue
             try:
                 pos = consumer.position(tp, timeout_ms=1000)
             except Exception:
+                pos = None
+            if high is None or pos is None:
+                total = None  # not fetched yet: unknown, not zero
                 continue
-            if pos is not None:
-                metrics.CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(max(0, high - pos))
+            metrics.CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(max(0, high - pos))
+            if total is not None:
+                total += max(0, high - pos)
+        self.lag = total if consumer.assignment() else None
 
     # -- one message --------------------------------------------------------------------------
     def _process(self, msg: Any) -> None:
@@ -237,6 +242,7 @@ class KafkaEventConsumer(ProviderCollector, SharedExtension):
             "assigned": self.assigned,
             "seconds_since_poll": round(time.time() - self.last_poll, 1) if self.last_poll else None,
             "cluster_id": self._cluster,
+            "lag": self.lag,
             "last_error": self.last_error,
         }
 

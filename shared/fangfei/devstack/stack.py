@@ -138,6 +138,16 @@ class Stack:
         except (urllib.error.URLError, OSError, ValueError):
             return None
 
+    def wait_quiet(self, timeout_s: float = 60.0) -> None:
+        """Wait until every relay has published everything and every consumer has caught up."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if all(is_quiet(self.health(n), self.broker.cluster_id) for n in self.services):
+                return
+            time.sleep(0.2)
+        states = {n: self.health(n) for n in self.services}
+        raise TimeoutError(f"platform not quiet after {timeout_s}s: {states}")
+
     def wait_healthy(self, names: list[str] | None = None, timeout_s: float = 90.0) -> None:
         """Wait until each service answers /health and its consumer (if any) has partitions."""
         pending = list(names or self.services)
@@ -156,6 +166,17 @@ class Stack:
             time.sleep(0.2)
         if pending:
             raise TimeoutError(f"not healthy after {timeout_s}s: {', '.join(pending)} (logs in {self.log_dir})")
+
+
+def is_quiet(body: dict[str, Any] | None, cluster_id: str) -> bool:
+    """A service has published everything it stored and consumed everything published to it."""
+    if body is None:
+        return False
+    relay = body.get("relay") or {}
+    if relay.get("backlog") or relay.get("cluster_id") != cluster_id:
+        return False
+    consumer = body.get("consumer")
+    return consumer is None or (consumer.get("lag") == 0 and consumer.get("cluster_id") == cluster_id)
 
 
 def default_ports() -> dict[str, int]:

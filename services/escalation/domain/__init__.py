@@ -1,0 +1,1 @@
+"""Escalation rules with no I/O: deadlines and the case folded from its events."""

@@ -1,0 +1,140 @@
+"""What an office worker sees of the 线索核查台账 through the real entrypoints: events go in
+through the service's event handlers, rows come out of the HTTP API."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+from nameko.testing.services import worker_factory
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from fangfei.bus.entrypoint import EventHandler
+from fangfei.testing.stores import memory_store
+from services.ledger.ledgers import PROJECTORS
+from services.ledger.service import LedgerService
+
+from .factories import T0, case_opened, clue_reported
+
+
+def get(service: LedgerService, path: str, query: dict[str, Any] | None = None) -> tuple[int, Any]:
+    request = Request(EnvironBuilder(method="GET", path=path, query_string=query or {}).get_environ())
+    parts = path.strip("/").split("/")  # api / ledgers / <ledger> [/ <id>]
+    if len(parts) == 3:
+        resp = service.list_ledger(request, parts[2])
+    else:
+        resp = service.get_ledger_row(request, parts[2], parts[3])
+    return resp.status_code, json.loads(resp.get_data())
+
+
+def listing(service: LedgerService, **query: Any) -> tuple[int, Any]:
+    return get(service, "/api/ledgers/clue-verification", query)
+
+
+@pytest.fixture
+def service() -> LedgerService:
+    svc = worker_factory(LedgerService, store=memory_store("ledger"))
+    # longgang: five clues found an hour apart (c0 earliest), two in bantian, c1 and c3 routed
+    for i in range(5):
+        community = "bantian" if i in (1, 2) else "magang"
+        found = (T0 + timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        svc.on_clue_reported(clue_reported(f"c{i}", community_id=community, found_at=found))
+        if i in (1, 3):
+            svc.on_case_opened(case_opened(f"c{i}", community_id=community, found_at=found))
+    svc.on_clue_reported(clue_reported("other", street_id="pingshan", community_id="pingshan1"))
+    return svc
+
+
+def test_every_fed_event_type_has_a_handler_in_the_service() -> None:
+    handled = {
+        ext.event_type
+        for name in dir(LedgerService)
+        for ext in getattr(getattr(LedgerService, name), ENTRYPOINT_EXTENSIONS_ATTR, ())
+        if isinstance(ext, EventHandler)
+    }
+    assert handled == set(PROJECTORS)
+
+
+def test_listing_shows_the_streets_rows_newest_first_with_chinese_headers(service) -> None:
+    status, body = listing(service, street_id="longgang")
+    assert status == 200
+    assert body["ledger"] == "非法集资举报线索核查台账"
+    assert {"key": "status_label", "label": "核查状态"} in body["columns"]
+    assert {"key": "category_label", "label": "线索类别"} in body["columns"]
+    assert [r["clue_id"] for r in body["rows"]] == ["c4", "c3", "c2", "c1", "c0"]
+    assert (body["page"], body["page_size"], body["total"]) == (1, 50, 5)
+    assert all("_applied" not in r and "status_rank" not in r for r in body["rows"])
+    assert {r["street_id"] for r in body["rows"]} == {"longgang"}
+
+
+def test_every_column_has_a_value_key_in_each_row(service) -> None:
+    _, body = listing(service, street_id="longgang")
+    keys = {c["key"] for c in body["columns"]}
+    assert all(keys <= set(row) for row in body["rows"])
+
+
+def test_filters_by_community_and_status(service) -> None:
+    _, by_community = listing(service, street_id="longgang", community_id="bantian")
+    assert [r["clue_id"] for r in by_community["rows"]] == ["c2", "c1"]
+    _, routed = listing(service, street_id="longgang", status="routed")
+    assert [r["clue_id"] for r in routed["rows"]] == ["c3", "c1"] and routed["total"] == 2
+    _, both = listing(service, street_id="longgang", community_id="bantian", status="reported")
+    assert [r["clue_id"] for r in both["rows"]] == ["c2"]
+
+
+def test_paging_walks_the_rows_without_overlap(service) -> None:
+    pages = [listing(service, street_id="longgang", page=p, page_size=2)[1] for p in (1, 2, 3, 4)]
+    assert [[r["clue_id"] for r in p["rows"]] for p in pages] == [["c4", "c3"], ["c2", "c1"], ["c0"], []]
+    assert {p["total"] for p in pages} == {5}
+
+
+@pytest.mark.parametrize(
+    "asked, given", [({"page_size": 1000}, (1, 200)), ({"page_size": 0}, (1, 1)), ({"page": 0}, (1, 50))]
+)
+def test_out_of_range_paging_is_clamped(service, asked, given) -> None:
+    status, body = listing(service, street_id="longgang", **asked)
+    assert status == 200
+    assert (body["page"], body["page_size"]) == given
+
+
+def test_missing_street_is_refused_in_chinese(service) -> None:
+    status, body = listing(service, community_id="magang")
+    assert status == 400
+    assert body["error"]["message"] == "请指定街道（street_id）"
+    assert "street_id" in body["error"]["details"]
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [({"status": "closed-ish"}, "status"), ({"page": "two"}, "page"), ({"sort": "title"}, "sort")],
+    ids=["unknown-status", "non-integer-page", "unknown-parameter"],
+)
+def test_bad_filters_are_refused_with_the_parameter_named(service, query, field) -> None:
+    status, body = listing(service, street_id="longgang", **query)
+    assert status == 400
+    assert field in body["error"]["details"]
+
+
+def test_one_row_by_clue_id(service) -> None:
+    status, row = get(service, "/api/ledgers/clue-verification/c3")
+    assert status == 200
+    assert row["clue_id"] == "c3" and row["status_label"] == "已分派" and row["case_id"] == "k-c3"
+    assert "_applied" not in row
+
+
+def test_unknown_clue_and_unknown_ledger_are_404(service) -> None:
+    status, body = get(service, "/api/ledgers/clue-verification/nope")
+    assert status == 404 and body["error"]["message"] == "未找到：台账记录 nope"
+    status, body = get(service, "/api/ledgers/no-such-ledger", {"street_id": "longgang"})
+    assert status == 404 and "台账" in body["error"]["message"]
+
+
+def test_redelivered_event_through_the_handler_changes_nothing(service) -> None:
+    _, before = get(service, "/api/ledgers/clue-verification/c1")
+    service.on_clue_reported(clue_reported("c1", community_id="bantian", title="重复投递"))
+    _, after = get(service, "/api/ledgers/clue-verification/c1")
+    assert after == before
