@@ -1,7 +1,7 @@
 """What a notification says, as pure functions of the event that caused it.
 
 Texts are in Chinese (the reader is a grid chief). They are built only from what the triggering
-event carries plus names from the roster copy: never the reporter's identity (docs/adr/0004)."""
+event carries plus names from the roster copy: never the reporter's identity (docs/adr/0006-no-reporter-identity-on-the-bus.md)."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from .http import json_response
 
 def _enable_blocking_detection() -> None:
     """FANGFEI_BLOCKING_DETECTION_S=N makes eventlet raise in any green thread that holds the hub
-    for more than N seconds: the tests run the services with it on (docs/adr/0005)."""
+    for more than N seconds: the tests run the services with it on (docs/adr/0004-eventlet-and-io.md)."""
     seconds = float(os.environ.get("FANGFEI_BLOCKING_DETECTION_S", "0") or 0)
     if seconds > 0:
         import eventlet.debug

@@ -8,7 +8,7 @@ from .registry import REGISTRY
 
 
 class ClueReportedV1(Schema):
-    """A clue (线索) entered the platform. Carries no reporter identity: see docs/adr/0004."""
+    """A clue (线索) entered the platform. Carries no reporter identity: see docs/adr/0006-no-reporter-identity-on-the-bus.md."""
 
     class Meta:
         unknown = RAISE

@@ -10,7 +10,7 @@ Layout (collection `commits`), one document per commit so a multi-event commit i
 - `_id` is a global position taken from a counter document just before the insert. Positions can
   be burned (a crash or a conflict after the counter moved), so readers must tolerate holes:
   `read_after` returns what exists and `head_position` says how far positions were handed out;
-  the relay waits a grace period before it skips a hole (docs/adr/0001-event-store.md).
+  the relay waits a grace period before it skips a hole (docs/adr/0001-event-store-of-record.md).
 - Lookups use equality on indexed fields only: litemongo scans on range queries.
 """
 
