@@ -102,8 +102,14 @@ class RosterView:
             if community_id not in self.communities:
                 notes.append(f"社区 {community_id} 不在名册中")
             start = self.community_grid(community_id, 3) or self.community_grid(community_id, 2)
+            if start is None and community_id in self.communities:
+                notes.append(f"社区 {community_id} 未设网格")
+        if start is not None and start.street_id != street_id:
+            notes.append(f"网格 {start.grid_id} 属于街道 {start.street_id}，非 {street_id}")
         grid = start
-        while grid is not None:
+        seen: set[str] = set()  # a parent loop (bad data) must end in the district, not hang
+        while grid is not None and grid.grid_id not in seen:
+            seen.add(grid.grid_id)
             chief = grid.chief_at(at)
             if chief:
                 return Route(grid.level, grid.grid_id, chief, "；".join(notes))
@@ -114,6 +120,7 @@ class RosterView:
             chief = street.chief_at(at) if street else ""
             if street is not None and chief:
                 return Route(1, street.grid_id, chief, "；".join(notes))
+            notes.append(f"{street.name}（1级网格）网格长空缺" if street else f"街道 {street_id} 未设一级网格")
         notes.append("转区处非办")
         return Route(DISTRICT_LEVEL, "", "", "；".join(notes))
 
