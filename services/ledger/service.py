@@ -12,7 +12,7 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from fangfei.bus.entrypoint import event_handler
-from fangfei.eventstore.provider import StoreHandle
+from fangfei.eventstore.provider import EventStoreProvider, StoreHandle
 from fangfei.events import Event
 from fangfei.http import NotFound, api, json_response
 from fangfei.service_base import PlatformService
@@ -45,6 +45,7 @@ def _ledger(key: str) -> ledgers.Ledger:
 
 class LedgerService(PlatformService):
     name = SERVICE
+    store = EventStoreProvider(publishes=False)  # read models only: nothing to relay
     indexes = LedgerIndexes()
 
     # -- events in ------------------------------------------------------------------------------

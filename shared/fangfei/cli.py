@@ -2,6 +2,7 @@
 
     fangfei up            start broker + five services, seed the demo street, wait for Ctrl-C
     fangfei seed-demo     (re)load the demo street into a running roster service (idempotent)
+    fangfei dlq-replay S  send service S's dead letters back to their source topics (after a fix)
 """
 
 from __future__ import annotations
@@ -92,6 +93,14 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dlq_replay(args: argparse.Namespace) -> int:
+    from .bus.dlq import replay
+
+    count = replay(args.bootstrap, args.service)
+    print(f"replayed {count} dead letter(s) of {args.service} to their source topics")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fangfei", description="防非 Fangfei platform")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -102,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     seed.add_argument("--roster-url", default="http://127.0.0.1:8102")
     seed.add_argument("--file", default=None, help="a roster CSV (default: the demo street)")
     seed.set_defaults(func=cmd_seed_demo)
+    dlq = sub.add_parser("dlq-replay", help="send a service's dead letters back to their topics (after a fix)")
+    dlq.add_argument("service", choices=SERVICE_NAMES)
+    dlq.add_argument("--bootstrap", default=os.environ.get("FANGFEI_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
+    dlq.set_defaults(func=cmd_dlq_replay)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

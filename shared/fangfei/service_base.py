@@ -39,7 +39,7 @@ class RuntimeStatus(DependencyProvider):
         def status() -> dict[str, Any]:
             out: dict[str, Any] = {}
             for ext in container.dependencies:
-                if isinstance(ext, EventStoreProvider):
+                if isinstance(ext, EventStoreProvider) and ext.publishes:
                     out["relay"] = ext.status()
             for ext in container.subextensions:
                 if isinstance(ext, KafkaEventConsumer) and ext.topics:

@@ -12,6 +12,7 @@ from typing import Any, Iterator
 import pytest
 from nameko.containers import ServiceContainer
 
+from fangfei.bus.dlq import replay
 from fangfei.bus.entrypoint import event_handler
 from fangfei.devstack.broker import Broker
 from fangfei.devstack.ports import free_port
@@ -22,6 +23,7 @@ from fangfei.testing.kafka import producer, read_topic, wait_until
 pytestmark = pytest.mark.integration
 
 POISON = "毒"
+BROKEN = {"on": True}  # the handler's "bug"; a test fixes it before replaying the dead letters
 
 
 class ProbeService(PlatformService):
@@ -31,7 +33,7 @@ class ProbeService(PlatformService):
 
     @event_handler("intake", "clue.reported")
     def handle_clue_reported(self, event: Event) -> None:
-        if event.payload["title"] == POISON:
+        if event.payload["title"] == POISON and BROKEN["on"]:
             raise ValueError("this handler cannot cope with that event")
         self.store.db["applied"].insert_one({"event_id": event.event_id, "stream": event.stream_id})
 
@@ -88,3 +90,14 @@ def test_duplicates_poison_and_gaps(broker: Broker, container: ServiceContainer)
     final = applied(container)
     assert sorted(r["event_id"] for r in final) == sorted(e.event_id for e in good)  # once each
     assert len(final) == len(rows)
+
+    # the bug is fixed; replaying the dead letters (twice, as an operator might) applies the
+    # parked stream once, in order; the gap stream stays parked because version 1 never came
+    BROKEN["on"] = False
+    replay(broker.bootstrap, "ledger")
+    replay(broker.bootstrap, "ledger")
+    want = sorted(e.event_id for e in good + [poison, after_poison])
+    wait_until(lambda: sorted(r["event_id"] for r in applied(container)) == want, what="replayed events applied")
+    consumer = next(ext for ext in container.subextensions if type(ext).__name__ == "KafkaEventConsumer")
+    wait_until(lambda: consumer.lag == 0, what="consumer to reach the end of its topics")
+    assert sorted(r["event_id"] for r in applied(container)) == want  # nothing applied twice

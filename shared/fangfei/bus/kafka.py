@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Iterable
+from typing import Any, Iterable
 
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -113,3 +113,32 @@ def wait_for_broker(bootstrap: str, timeout_s: float = 30.0) -> str:
         finally:
             admin.close()
     raise TimeoutError(f"no Kafka broker answered at {bootstrap} within {timeout_s}s: {last}")
+
+
+def read_all(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[Any]:
+    """Every record of `topic` from offset 0 up to the high-water marks seen while reading.
+
+    Done when each partition's position has reached its high-water mark (kafka-python learns the
+    mark from fetch responses; `end_offsets()` is not trusted: Tansu reports it wrong)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, allow_auto_create_topics=False,
+                             fetch_max_wait_ms=100)
+    try:
+        parts = consumer.partitions_for_topic(topic)
+        if not parts:
+            return []
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        records: list[Any] = []
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=200).values():
+                records.extend(batch)
+            marks = [consumer.highwater(tp) for tp in tps]
+            if all(m is not None for m in marks) and all(
+                consumer.position(tp) >= m for tp, m in zip(tps, marks)  # type: ignore[operator]
+            ):
+                return records
+        raise TimeoutError(f"could not read {topic} to its end within {timeout_s}s")
+    finally:
+        consumer.close()

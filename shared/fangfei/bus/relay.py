@@ -68,6 +68,7 @@ class Relay:
         """Publish what is pending, one batch at most; return how many events were published."""
         position, known_cluster = self.position()
         cluster = self._cluster_id()
+        self.connected = True
         if cluster != known_cluster:
             # A broker we have not published to (first start, or the embedded broker came back
             # empty): make the topic and publish the whole store again.

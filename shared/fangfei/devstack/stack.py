@@ -172,8 +172,8 @@ def is_quiet(body: dict[str, Any] | None, cluster_id: str) -> bool:
     """A service has published everything it stored and consumed everything published to it."""
     if body is None:
         return False
-    relay = body.get("relay") or {}
-    if relay.get("backlog") or relay.get("cluster_id") != cluster_id:
+    relay = body.get("relay")
+    if relay is not None and (relay.get("backlog") or relay.get("cluster_id") != cluster_id):
         return False
     consumer = body.get("consumer")
     return consumer is None or (consumer.get("lag") == 0 and consumer.get("cluster_id") == cluster_id)

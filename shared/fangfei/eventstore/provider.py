@@ -79,12 +79,20 @@ class EventStoreProvider(DependencyProvider):
 
     handle = StoreHandle()
 
+    def __init__(self, publishes: bool = True, **kwargs: Any) -> None:
+        """`publishes=False` for a service that only keeps read models (the ledger): no relay,
+        no empty `<service>.events` topic."""
+        self.publishes = publishes
+        super().__init__(**kwargs)
+
     def setup(self) -> None:
         self.handle.open()
         self._running = False
         self.relay: Relay | None = None
 
     def start(self) -> None:
+        if not self.publishes:
+            return
         settings = self.handle.settings
         self._admin = BrokerAdmin(settings.kafka_bootstrap, f"fangfei-{settings.service}-relay")
         self.relay = Relay(
