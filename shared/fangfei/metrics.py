@@ -39,3 +39,33 @@ HTTP_SECONDS = Histogram(
     "fangfei_http_request_seconds", "HTTP request latency", ["service", "route", "method"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+
+# --- domain SLA metrics (escalation). Updated only where a fact is first recorded (the command
+# that appends it), never by handlers that run again in a replay or rebuild. Labels: street and
+# grid level only; never a person, a clue or a case.
+REGISTRATION_BUCKETS = (900, 1800, 3600, 7200, 10800, 12600, 14400, 18000, 21600, 43200, 86400)  # 14400 = 4 h
+CLUES_REGISTERED = Counter(
+    "fangfei_clues_registered_total", "Clues registered, by whether within the 4-hour rule", ["street", "outcome"]
+)  # outcome: on_time | late
+REGISTRATION_SECONDS = Histogram(
+    "fangfei_clue_registration_seconds", "Time from a clue being found to its registration", ["street"],
+    buckets=REGISTRATION_BUCKETS,
+)
+CLUES_UNREGISTERED_OVERDUE = Gauge(
+    "fangfei_clues_unregistered_overdue", "Clues past their 4-hour deadline and still not registered", ["street"]
+)
+LEVEL_SECONDS = Histogram(
+    "fangfei_case_level_seconds", "Time a case spent at one grid level before it moved on or closed",
+    ["street", "level"], buckets=(3600, 14400, 43200, 86400, 172800, 259200, 604800),
+)
+CASES_OPEN = Gauge("fangfei_cases_open", "Open cases by the level now responsible", ["street", "level"])
+CASES_OVERDUE = Gauge("fangfei_cases_overdue", "Open cases past a deadline, by level", ["street", "level"])
+SLA_BREACHES = Counter("fangfei_sla_breaches_total", "Deadlines breached", ["street", "level", "rule"])
+SLA_WARNINGS = Counter("fangfei_sla_warnings_total", "Warnings sent before a deadline (75%)", ["street", "level", "rule"])
+OBLIGATIONS = Counter(
+    "fangfei_report_obligations_total", "Report obligations settled, by outcome", ["street", "kind", "outcome"]
+)  # kind: weekly | monthly | sweep | campaign; outcome: on_time | late | missed
+CROSS_STREET_FLAGS = Counter(
+    "fangfei_cross_street_flags_total", "Enterprises (by credit code) reported in more than one street", ["street"]
+)
+DISPOSALS = Counter("fangfei_case_disposals_total", "Disposal decisions recorded, by class", ["street", "disposal"])
