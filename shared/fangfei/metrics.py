@@ -69,3 +69,15 @@ CROSS_STREET_FLAGS = Counter(
     "fangfei_cross_street_flags_total", "Enterprises (by credit code) reported in more than one street", ["street"]
 )
 DISPOSALS = Counter("fangfei_case_disposals_total", "Disposal decisions recorded, by class", ["street", "disposal"])
+
+# --- platform metrics the dashboards and alert rules also chart (issue 7). Declared here; each is
+# updated where its comment says.
+NOTIFICATION_DELIVERIES = Counter(
+    "fangfei_notification_deliveries_total", "Notification deliveries attempted, by channel and outcome",
+    ["channel", "outcome"],
+)  # channel: a DELIVERY_CHANNELS code (fangfei.vocab); outcome: delivered | failed. Updated by notification
+# where a delivery is first recorded or fails, never by a replay.
+PROJECTION_LAG = Gauge(
+    "fangfei_projection_lag_seconds",
+    "Seconds from the newest applied event's recording to its application by this consumer", ["service", "topic"],
+)  # updated by the consumer entrypoint after each applied event

@@ -31,6 +31,7 @@ from kafka import KafkaConsumer
 from nameko.extensions import Entrypoint, ProviderCollector, SharedExtension
 
 from .. import metrics
+from ..clock import parse_iso
 from ..eventstore.checkpoints import StreamVersions
 from ..eventstore.provider import StoreHandle
 from ..events.envelope import Event, EventError
@@ -195,6 +196,9 @@ class KafkaEventConsumer(ProviderCollector, SharedExtension):
                 self._park(msg, event, error)
                 return
             metrics.CONSUMED.labels(self.service, msg.topic, "applied").inc()
+            if event.recorded_at:  # how far behind the producer's commit this projection is
+                lag = time.time() - parse_iso(event.recorded_at).timestamp()
+                metrics.PROJECTION_LAG.labels(self.service, msg.topic).set(max(0.0, lag))
         else:
             metrics.CONSUMED.labels(self.service, msg.topic, "unhandled").inc()
         self.versions.advance(event.stream_id, event.stream_version)
