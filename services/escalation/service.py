@@ -1,33 +1,105 @@
-"""Escalation (分派与督办): every reported clue becomes a case routed to the responsible grid chief,
-with its registration deadline. Later issues add the rest of the workflow.
+"""Escalation (分派与督办): the case workflow with its SLA clocks, report obligations, risk
+screening and risk enterprises. Entrypoints translate; handlers decide. See README.md.
 
-Entrypoints translate; handlers decide. See README.md for the API."""
+Every query and command is scoped by `street_id` in the request (access control will take it
+from the caller's token); a case or enterprise of another street answers 404."""
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+from datetime import datetime, time, timedelta
+from typing import Any
 
+import eventlet
+from nameko.timer import timer
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from fangfei.bus.entrypoint import event_handler
+from fangfei.clock import SHANGHAI
+from fangfei.dependencies import PerProcess, on_roster_events
 from fangfei.events import Event
 from fangfei.events.fields import ID_PATTERN
-from fangfei.http import NotFound, api, json_response
+from fangfei.http import HttpError, NotFound, api, json_response, load, read_json
+from fangfei.risk import default_indicators, screen
 from fangfei.roster_view import RosterReplica
 from fangfei.service_base import PlatformService
+from fangfei.workdays import default_calendar
 
-from . import handlers
-from fangfei.dependencies import PerProcess, on_roster_events
+from . import handlers, projections, schemas
+from .clock import clock_from_env
+from .domain.case import Case
+from .domain.errors import CommandRefused, InvalidCommand, WorkflowError
+from .domain.obligations import phase_due
+from .domain.vocabulary import ACTION_LABELS, RISK_TAG_LABELS
+from .domain.workflow import allowed_actions
+from .scanner import scan
 
 SERVICE = "escalation"
+SCAN_INTERVAL_ENV = "FANGFEI_SLA_SCAN_INTERVAL_S"
+
+
+def _scan_interval() -> float:
+    raw = os.environ.get(SCAN_INTERVAL_ENV, "") or "30"
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{SCAN_INTERVAL_ENV} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{SCAN_INTERVAL_ENV} must be positive, got {raw!r}")
+    return value
+
+
+SCAN_INTERVAL_S = _scan_interval()
 _ID = re.compile(ID_PATTERN)
+log = logging.getLogger(__name__)
+
+
+def _query(request: Request) -> dict[str, Any]:
+    return {k: v for k, v in request.args.items()}
 
 
 class EscalationService(PlatformService):
     name = SERVICE
     roster = PerProcess(RosterReplica)
+    read_models = PerProcess(projections.ReadModels)
+    clock = clock_from_env()
 
+    # -- wiring -----------------------------------------------------------------------------
+    def _deps(self) -> handlers.Deps:
+        return handlers.Deps(self.store, self.clock, self.roster.load(), default_calendar(), default_indicators())
+
+    def _now(self) -> datetime:
+        return self.clock.now().astimezone(SHANGHAI)
+
+    def _case_body(self, case: Case, events: list[Event]) -> dict[str, Any]:
+        now = self._now()
+        view = self.roster.load()
+        body = case.as_dict(now)
+        body["community_name"] = view.communities.get(case.community_id, {}).get("name", "")
+        body["assignee_name"] = view.people.get(case.assignee_person_id, {}).get("name", "")
+        body["allowed_actions"] = [{"action": a, "label": ACTION_LABELS[a]} for a in allowed_actions(case, now)]
+        body["events"] = [{"type": e.type, "version": e.stream_version, "recorded_at": e.recorded_at} for e in events]
+        return body
+
+    def _refusal(self, exc: WorkflowError, case_id: str, street_id: str | None) -> HttpError:
+        """409 for a step the state machine forbids (with the current state and what is allowed),
+        400 for a command lacking something."""
+        if isinstance(exc, InvalidCommand):
+            return HttpError(400, exc.code, exc.message)
+        details: dict[str, Any] = {}
+        try:
+            case, _ = handlers.case_in_street(self.store, case_id, street_id)
+            now = self._now()
+            details = {"status": case.status, "status_label": case.status_label,
+                       "allowed_actions": [{"action": a, "label": ACTION_LABELS[a]} for a in allowed_actions(case, now)]}
+        except handlers.NotFoundError:
+            pass
+        return HttpError(409, exc.code, exc.message, details)
+
+    # -- events -----------------------------------------------------------------------------
     @on_roster_events
     def apply_roster_event(self, event: Event) -> None:
         """Keep our own copy of the roster (services never ask the roster service)."""
@@ -35,19 +107,205 @@ class EscalationService(PlatformService):
 
     @event_handler("intake", "clue.reported")
     def open_case(self, event: Event) -> None:
-        handlers.open_case(self.store, self.roster.load(), event)
+        handlers.open_case(self._deps(), event)
 
+    @timer(interval=SCAN_INTERVAL_S)
+    def scan_deadlines(self) -> None:
+        """Warn, breach and escalate what is due; record missed reports; set the gauges."""
+        report = scan(self._deps(), pause=lambda: eventlet.sleep(0))
+        if report.breached or report.missed or report.warned:
+            log.info("deadline scan: %s warned, %s breached, %s missed", report.warned, report.breached, report.missed)
+
+    # -- cases ------------------------------------------------------------------------------
     @http("GET", "/api/cases/<string:case_id>")
     @api(SERVICE, "/api/cases/<id>")
     def get_case(self, request: Request, case_id: str) -> Response:
-        case, events = handlers.get_case(self.store, case_id) if _ID.match(case_id) else (None, [])
-        if case is None:
+        street = request.args.get("street_id") or None
+        if not _ID.match(case_id):
             raise NotFound(f"案件 {case_id}")
-        view = self.roster.load()
-        body = case.as_dict()
-        body["community_name"] = view.communities.get(case.community_id, {}).get("name", "")
-        body["assignee_name"] = view.people.get(case.assignee_person_id, {}).get("name", "")
-        body["events"] = [
-            {"type": e.type, "version": e.stream_version, "recorded_at": e.recorded_at} for e in events
-        ]
-        return json_response(body)
+        try:
+            case, events = handlers.case_in_street(self.store, case_id, street)
+        except handlers.NotFoundError:
+            raise NotFound(f"案件 {case_id}") from None
+        return json_response(self._case_body(case, events))
+
+    @http("GET", "/api/cases")
+    @api(SERVICE, "/api/cases")
+    def list_cases(self, request: Request) -> Response:
+        q = load(schemas.CaseListQuery(), _query(request))
+        now = self._now().timestamp()
+        rows = []
+        for d in projections.cases_of_street(self.store.db, q["street_id"]):
+            overdue = d.get("overdue_since") is not None and d["overdue_since"] <= now and d.get("open")
+            if q["status"] and d["status"] != q["status"]:
+                continue
+            if q["level"] and d["level"] != q["level"]:
+                continue
+            if q["overdue"] is not None and bool(overdue) != q["overdue"]:
+                continue
+            if q["open"] is not None and d["open"] != q["open"]:
+                continue
+            row = {k: v for k, v in d.items() if not k.endswith("_epoch") and k not in ("next_check", "overdue_since")}
+            row["case_id"] = row.pop("_id")
+            row["overdue"] = bool(overdue)
+            rows.append(row)
+        return json_response({"street_id": q["street_id"], "total": len(rows), "cases": rows})
+
+    @http("POST", "/api/cases/<string:case_id>/<string:action>")
+    @api(SERVICE, "/api/cases/<id>/<action>")
+    def act(self, request: Request, case_id: str, action: str) -> Response:
+        if action not in schemas.ACTIONS:
+            raise HttpError(404, "unknown_action", f"未知操作：{action}",
+                            {"actions": sorted(schemas.ACTIONS)})
+        domain_action, schema = schemas.ACTIONS[action]
+        body = load(schema(), read_json(request, self.store.settings.max_body_bytes))
+        street, by, reason = body.pop("street_id"), body.pop("by"), body.pop("reason", "")
+        if not _ID.match(case_id):
+            raise NotFound(f"案件 {case_id}")
+        try:
+            case, recorded = handlers.act(self._deps(), case_id, street, domain_action, by, reason, body)
+        except handlers.NotFoundError:
+            raise NotFound(f"案件 {case_id}") from None
+        except WorkflowError as exc:
+            raise self._refusal(exc, case_id, street) from exc
+        _, events = handlers.get_case(self.store, case_id)
+        out = self._case_body(case, events)
+        out["recorded"] = [{"type": e.type, "version": e.stream_version} for e in recorded]
+        return json_response(out)
+
+    # -- report obligations -----------------------------------------------------------------
+    @http("GET", "/api/obligations")
+    @api(SERVICE, "/api/obligations")
+    def list_obligations(self, request: Request) -> Response:
+        q = load(schemas.ObligationQuery(), _query(request))
+        if q["end"] < q["start"] or (q["end"] - q["start"]).days > 366:
+            raise HttpError(400, "validation_failed", "查询区间须为1年以内，且结束日期不早于开始日期")
+        start = datetime.combine(q["start"], time(0), tzinfo=SHANGHAI) - timedelta(seconds=1)
+        end = datetime.combine(q["end"], time(23, 59, 59), tzinfo=SHANGHAI)
+        rows = handlers.list_obligations(self._deps(), q["street_id"], start, end, q.get("unit_id") or None, q["kind"])
+        return json_response({"street_id": q["street_id"], "total": len(rows), "obligations": rows})
+
+    @http("POST", "/api/obligations/<string:obligation_id>/submission")
+    @api(SERVICE, "/api/obligations/<id>/submission")
+    def submit_obligation(self, request: Request, obligation_id: str) -> Response:
+        body = load(schemas.SubmitObligationRequest(), read_json(request, self.store.settings.max_body_bytes))
+        try:
+            row = handlers.submit_obligation(self._deps(), body["street_id"], obligation_id, body["by"],
+                                             body.get("summary", ""))
+        except handlers.NotFoundError:
+            raise NotFound(f"报送义务 {obligation_id}") from None
+        except InvalidCommand as exc:
+            raise HttpError(400, exc.code, exc.message) from exc
+        except CommandRefused as exc:
+            raise HttpError(409, exc.code, exc.message) from exc
+        return json_response(row, 201)
+
+    @http("POST", "/api/campaigns")
+    @api(SERVICE, "/api/campaigns")
+    def define_campaign(self, request: Request) -> Response:
+        body = load(schemas.CampaignRequest(), read_json(request, self.store.settings.max_body_bytes))
+        try:
+            phases = [{**ph, "due_at": phase_due(ph["due_at"])} for ph in body["phases"]]
+            campaign = handlers.define_campaign(self._deps(), body["street_id"], body["campaign_id"], body["name"],
+                                                phases, body["community_ids"], body["by"])
+        except InvalidCommand as exc:
+            raise HttpError(400, exc.code, exc.message) from exc
+        except CommandRefused as exc:
+            raise HttpError(409, exc.code, exc.message) from exc
+        return json_response(_campaign_body(campaign), 201)
+
+    @http("GET", "/api/campaigns")
+    @api(SERVICE, "/api/campaigns")
+    def list_campaigns(self, request: Request) -> Response:
+        q = load(schemas.StreetQuery(), _query(request))
+        campaigns = handlers.campaigns_of(self._deps(), q["street_id"]).values()
+        return json_response({"street_id": q["street_id"], "campaigns": [_campaign_body(c) for c in campaigns]})
+
+    # -- enterprises and risk -----------------------------------------------------------------
+    @http("GET", "/api/enterprises")
+    @api(SERVICE, "/api/enterprises")
+    def list_enterprises(self, request: Request) -> Response:
+        q = load(schemas.EnterpriseListQuery(), _query(request))
+        rows = []
+        for d in projections.enterprises_of_street(self.store.db, q["street_id"]):
+            if q["tag"] and d.get("tag") != q["tag"]:
+                continue
+            if q["cross_street"] is not None and bool(d.get("other_streets")) != q["cross_street"]:
+                continue
+            rows.append({k: v for k, v in d.items() if k != "_id"} | {"tag_label": RISK_TAG_LABELS.get(d.get("tag", ""), "未挂牌")})
+        return json_response({"street_id": q["street_id"], "total": len(rows), "enterprises": rows})
+
+    @http("GET", "/api/enterprises/<string:credit_code>")
+    @api(SERVICE, "/api/enterprises/<code>")
+    def get_enterprise(self, request: Request, credit_code: str) -> Response:
+        q = load(schemas.StreetQuery(), _query(request))
+        try:
+            ent = handlers.get_enterprise(self._deps(), q["street_id"], credit_code.upper()[:30])
+        except handlers.NotFoundError:
+            raise NotFound(f"企业 {credit_code}") from None
+        return json_response(ent.as_dict(self._now()))
+
+    @http("POST", "/api/enterprises")
+    @api(SERVICE, "/api/enterprises")
+    def register_enterprise(self, request: Request) -> Response:
+        body = load(schemas.EnterpriseRequest(), read_json(request, self.store.settings.max_body_bytes))
+        try:
+            code = handlers.validate_credit_code(body["credit_code"])
+        except InvalidCommand as exc:
+            raise HttpError(400, "validation_failed", "输入校验未通过", {"credit_code": [exc.message]}) from exc
+        ent = handlers.record_enterprise(self._deps(), body["street_id"], code, source="manual", name=body.get("name", ""),
+                                         address=body.get("address", ""), movement=body["movement"], by=body["by"])
+        return json_response(ent.as_dict(self._now()), 201)
+
+    @http("POST", "/api/enterprises/<string:credit_code>/<string:what>")
+    @api(SERVICE, "/api/enterprises/<code>/<what>")
+    def change_enterprise(self, request: Request, credit_code: str, what: str) -> Response:
+        if what not in ("tag", "plan"):
+            raise HttpError(404, "unknown_action", f"未知操作：{what}", {"actions": ["plan", "tag"]})
+        raw = read_json(request, self.store.settings.max_body_bytes)
+        code = credit_code.upper()[:30]
+        try:
+            if what == "tag":
+                body = load(schemas.TagRequest(), raw)
+                ent = handlers.tag_enterprise(self._deps(), body["street_id"], code, body["tag"], body["reason"], body["by"])
+            else:
+                body = load(schemas.PlanRequest(), raw)
+                ent = handlers.set_plan(self._deps(), body["street_id"], code, body["measures"],
+                                        body["responsible_person_id"], body["leader_person_id"],
+                                        phase_due(body["deadline"]), body["by"])
+        except handlers.NotFoundError:
+            raise NotFound(f"企业 {credit_code}") from None
+        except InvalidCommand as exc:
+            raise HttpError(400, exc.code, exc.message) from exc
+        return json_response(ent.as_dict(self._now()))
+
+    @http("POST", "/api/risk/screen")
+    @api(SERVICE, "/api/risk/screen")
+    def screen_risk(self, request: Request) -> Response:
+        """A preview: the score a clue with this text would get (nothing is recorded)."""
+        body = load(schemas.ScreenRequest(), read_json(request, self.store.settings.max_body_bytes))
+        a = screen(body, default_indicators())
+        return json_response({"score": a.score, "suggested_tag": a.tag, "suggested_tag_label": a.tag_label,
+                              "explanation": a.explanation(), "hits": [h.as_dict() for h in a.hits],
+                              "features": list(a.features), "indicators_version": a.version,
+                              "credit_code": a.credit_code, "credit_code_valid": a.credit_code_valid})
+
+    @http("GET", "/api/risk/indicators")
+    @api(SERVICE, "/api/risk/indicators")
+    def risk_indicators(self, request: Request) -> Response:
+        ind = default_indicators()
+        return json_response({"version": ind.version, "thresholds": {"red": ind.red, "yellow": ind.yellow},
+                              "indicators": [{"id": i.id, "label": i.label, "weight": i.weight, "feature": i.feature}
+                                             for i in ind.indicators]})
+
+    @http("GET", "/api/assessment")
+    @api(SERVICE, "/api/assessment")
+    def assessment(self, request: Request) -> Response:
+        q = load(schemas.StreetQuery(), _query(request))
+        return json_response({"street_id": q["street_id"], "people": handlers.assessment(self._deps(), q["street_id"])})
+
+
+def _campaign_body(c: Any) -> dict[str, Any]:
+    return {"campaign_id": c.campaign_id, "name": c.name, "street_id": c.street_id,
+            "community_ids": list(c.community_ids), "defined_at": c.defined_at.isoformat(),
+            "phases": [{"phase_id": p.phase_id, "name": p.name, "due_at": p.due_at.isoformat()} for p in c.phases]}

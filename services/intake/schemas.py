@@ -1,31 +1,71 @@
-"""HTTP request schemas of intake. Unknown fields are refused; every string has a length cap."""
+"""HTTP request schemas of intake. Unknown fields are refused; every string has a length cap;
+phone, ID and credit-code formats are checked with their check digits.
 
-from marshmallow import RAISE, Schema, validates_schema, ValidationError
+What a clue may carry is an approved allow-list (PIPL art. 6, minimal collection: P1), kept in
+docs/security.md and checked by a test: the street and the reporting person come from the token,
+never from the body, and no field sets a status (S3, mass assignment)."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from fangfei.auth.formats import CreditCode, Phone, ResidentId
 from fangfei.events.fields import code, ident, instant, text
 from fangfei.vocab import CLUE_CATEGORIES, CLUE_SOURCES
 
 
-class ReportClueRequest(Schema):
-    """线索上报: what a grid worker or an office enters for one clue."""
+class ReporterIdentityRequest(Schema):
+    """举报人身份: optional, for a reporter who gives their name (rewards, call-backs). Sealed in
+    intake's vault; only a pseudonymous reporter id travels with the clue."""
 
     class Meta:
         unknown = RAISE
 
-    street_id = ident()
+    name = fields.String(validate=validate.Length(min=1, max=50))
+    phone = Phone(validate=validate.Length(max=24))
+    id_number = ResidentId(validate=validate.Length(max=18))
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **kwargs: object) -> None:
+        if not data:
+            raise ValidationError("至少填写姓名、电话、身份证号之一；匿名举报请不填 reporter", "reporter")
+        if "name" in data and not data["name"].strip():
+            raise ValidationError("不能为空白", "name")
+
+
+class ReportClueRequest(Schema):
+    """线索上报: what a grid worker or an office enters for one clue. Street and reporter-of-record
+    come from the token."""
+
+    class Meta:
+        unknown = RAISE
+
     community_id = ident()
     category = code(CLUE_CATEGORIES)
     source = code(CLUE_SOURCES)
     title = text(100)
     description = text(4000)
     subject_name = text(200, required=False)
-    credit_code = text(18, required=False)
+    credit_code = CreditCode(load_default="", validate=validate.Length(max=18))
     address = text(300, required=False)
     found_at = instant()
-    reported_by = ident(required=False)
+    reporter = fields.Nested(ReporterIdentityRequest)
 
     @validates_schema
     def _strip(self, data: dict, **kwargs: object) -> None:
         for key in ("title", "description"):
             if key in data and not str(data[key]).strip():
                 raise ValidationError("不能为空白", key)
+
+
+class ReasonRequest(Schema):
+    """Why a reporter's identity is read or erased. The reason is checked against the approved
+    list by the endpoint (403 if it is missing or not approved), so it is only a bounded string here."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(validate=validate.Length(max=64))
+    reference = ident(required=False)

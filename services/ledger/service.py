@@ -1,6 +1,8 @@
 """Ledger (台账): read models folded from other services' events, served over HTTP.
 
 Entrypoints translate; ledgers.py and projections.py decide. This service emits nothing.
+Every HTTP route is admitted by `@api` (token, policy) and scoped with `access_of(request)`: a
+street sees only its own rows, grid staff and community offices only their community's.
 See README.md for the collections, topics and API."""
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from werkzeug.wrappers import Request, Response
 from fangfei.bus.entrypoint import event_handler
 from fangfei.eventstore.provider import EventStoreProvider, StoreHandle
 from fangfei.events import Event
-from fangfei.http import NotFound, api, json_response
+from fangfei.http import NotFound, access_of, api, json_response
 from fangfei.service_base import PlatformService
 
 from . import ledgers
@@ -62,7 +64,15 @@ class LedgerService(PlatformService):
     @api(SERVICE, "/api/ledgers/<ledger>")
     def list_ledger(self, request: Request, ledger_key: str) -> Response:
         ledger = _ledger(ledger_key)
-        query = load_query(ledger.query_schema(), request.args.to_dict())
+        access = access_of(request)
+        args = request.args.to_dict()
+        street = access.list_street(args.get("street_id", ""))  # a street-bound caller: their own street
+        if street:
+            args["street_id"] = street
+        community = access.list_community(args.get("community_id", ""))
+        if community:
+            args["community_id"] = community
+        query = load_query(ledger.query_schema(), args)
         rows, total = ledger.list_rows(self.store.db, query)
         return json_response(
             {
@@ -80,6 +90,6 @@ class LedgerService(PlatformService):
     def get_ledger_row(self, request: Request, ledger_key: str, row_id: str) -> Response:
         ledger = _ledger(ledger_key)
         row = ledger.get_row(self.store.db, row_id)
-        if row is None:
-            raise NotFound(f"{ROW} {row_id}")
+        if row is None or not access_of(request).allows(row.get("street_id") or "", row.get("community_id") or ""):
+            raise NotFound(f"{ROW} {row_id}")  # another street's row looks exactly like a missing one
         return json_response(row)

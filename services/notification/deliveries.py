@@ -7,7 +7,7 @@ event store if it is ever lost or its shape changes."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
@@ -22,6 +22,7 @@ class DeliveryLog:
     def __init__(self, db: Any) -> None:
         self._col = db["deliveries"]
         self._col.create_index([("recipient_person_id", ASCENDING)])
+        self._col.create_index([("street_id", ASCENDING)])
 
     def record(self, event: Event) -> None:
         """Add the row of a recorded `delivery.recorded` event (no-op if it is already there)."""
@@ -43,9 +44,15 @@ class DeliveryLog:
         except DuplicateKeyError:
             pass
 
-    def latest(self, recipient_person_id: str = "", limit: int = MAX_ROWS) -> list[dict[str, Any]]:
-        """Newest first (by commit time; the id breaks ties), at most `limit` rows."""
-        query = {"recipient_person_id": recipient_person_id} if recipient_person_id else {}
+    def latest(self, recipient_person_id: str = "", limit: int = MAX_ROWS, street_id: str = "",
+               recipients: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Newest first (by commit time; the id breaks ties), at most `limit` rows, optionally of
+        one street and/or to one of `recipients` (the caller's scope, see service.py)."""
+        query: dict[str, Any] = {"recipient_person_id": recipient_person_id} if recipient_person_id else {}
+        if street_id:
+            query["street_id"] = street_id
+        if recipients is not None and not recipient_person_id:
+            query["recipient_person_id"] = {"$in": sorted(recipients)}
         cursor = self._col.find(query, {"_id": 0})
         cursor = cursor.sort([("recorded_at", DESCENDING), ("delivery_id", DESCENDING)])
         return list(cursor.limit(min(limit, MAX_ROWS)))

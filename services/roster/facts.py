@@ -1,8 +1,10 @@
-"""What one roster import row says, as plain facts: the shape shared by the importer (which
-builds and checks them) and the handlers (which turn new facts into events).
+"""What one roster row or command says, as plain facts: the shape shared by the readers of files
+(which build and check them), the commands, and the handlers (which turn new facts into events).
 
-One row describes one grid and, optionally, one person in one role on that grid; the street and
-community the grid belongs to are repeated on every row, so a row can be read on its own."""
+A row can register things (a street, community, grid, member unit, the leading group, a person),
+refer to things that must already exist (`Ref`), and date one thing (a chief's term, a role held,
+a unit's sectors, a vacancy). Rows repeat what they refer to, so a row can be read on its own.
+"""
 
 from __future__ import annotations
 
@@ -35,47 +37,134 @@ class GridFact:
 
 
 @dataclass(frozen=True)
-class PersonFact:
-    person_id: str
+class UnitFact:
+    unit_id: str
     name: str
-    role: str  # a code of fangfei.vocab.PERSON_ROLES
-    community_id: str
+    kind: str  # a code of fangfei.vocab.MEMBER_UNIT_KINDS
     street_id: str
 
 
 @dataclass(frozen=True)
+class GroupFact:
+    """The street's leading group; an empty field is one this row does not speak about."""
+
+    street_id: str
+    name: str
+    office_unit_id: str
+
+
+@dataclass(frozen=True)
+class PersonFact:
+    """A person's name and work phone; an empty phone is one this row does not speak about. The
+    person's main role and home community are derived from what they hold (handlers._person)."""
+
+    person_id: str
+    name: str
+    phone: str
+    street_id: str
+
+
+@dataclass(frozen=True)
+class Ref:
+    """Something the row refers to that must exist, in the file or on the roster, in `street_id`.
+    `kind` is street, community, grid, unit or person; a non-empty `name` must match."""
+
+    kind: str
+    ident: str
+    street_id: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
 class ChiefFact:
-    """`person_id` heads `grid_id` from `valid_from` on (until a later assignment of the grid)."""
+    """`person_id` heads `grid_id` from `valid_from` on; with `valid_until`, the grid is vacant
+    from then (unless a successor starts at that instant)."""
 
     grid_id: str
     person_id: str
+    valid_from: datetime
+    valid_until: datetime | None
+    street_id: str
+
+
+@dataclass(frozen=True)
+class VacancyFact:
+    grid_id: str
+    valid_from: datetime
+    street_id: str
+
+
+@dataclass(frozen=True)
+class RoleFact:
+    """`person_id` holds `role` at a place (see roster.role_assigned) from `valid_from`, until
+    `valid_until` if given (None: this row does not end it)."""
+
+    person_id: str
+    role: str
+    community_id: str
+    grid_id: str
+    unit_id: str
+    position: str
+    title: str | None  # None: the row does not speak about the title (its list has no such column)
+    valid_from: datetime
+    valid_until: datetime | None
+    street_id: str
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str, str]:
+        return (self.person_id, self.role, self.community_id, self.grid_id, self.unit_id, self.position)
+
+
+@dataclass(frozen=True)
+class SectorsFact:
+    """From `valid_from` on, `unit_id` is responsible for exactly `sectors` (codes, vocab order)."""
+
+    unit_id: str
+    sectors: tuple[str, ...]
     valid_from: datetime
     street_id: str
 
 
 @dataclass(frozen=True)
 class RosterRow:
-    row: int  # spreadsheet row number: the header is row 1
-    street: StreetFact
-    community: CommunityFact | None
-    grid: GridFact
-    person: PersonFact | None
-    chief: ChiefFact | None
+    row: int  # spreadsheet row number: the header is row 1 (0 for a command)
+    street_id: str
+    sheet: str = ""  # the XLSX sheet the row is on ("" for CSV and commands)
+    street: StreetFact | None = None
+    community: CommunityFact | None = None
+    grid: GridFact | None = None
+    unit: UnitFact | None = None
+    group: GroupFact | None = None
+    person: PersonFact | None = None
+    refs: tuple[Ref, ...] = ()
+    chief: ChiefFact | None = None
+    vacancy: VacancyFact | None = None
+    role: RoleFact | None = None
+    sectors: SectorsFact | None = None
+
+    @property
+    def where(self) -> str:
+        """How messages name this row to the person fixing the file."""
+        return f"{self.sheet}第 {self.row} 行" if self.sheet else f"第 {self.row} 行"
 
 
 @dataclass(frozen=True)
 class RowError:
-    row: int  # 0 = the file as a whole (encoding, no header)
+    row: int  # 0 = the file as a whole (encoding, no header) or a command
     reason: str  # in Chinese: the person fixing the spreadsheet reads it
+    sheet: str = ""
 
     def as_dict(self) -> dict[str, object]:
-        return {"row": self.row, "reason": self.reason}
+        out: dict[str, object] = {"row": self.row, "reason": self.reason}
+        if self.sheet:
+            out["sheet"] = self.sheet
+        return out
 
 
 class ImportRejected(ValueError):
-    """The file cannot be imported; `errors` lists every bad row. Nothing was recorded."""
+    """The file (or command) cannot be recorded; `errors` lists every bad row. Nothing was recorded."""
 
     def __init__(self, message: str, errors: list[RowError]) -> None:
         super().__init__(message)
         self.message = message
-        self.errors = sorted(errors, key=lambda e: e.row)
+        self.errors = sorted(errors, key=lambda e: (e.sheet, e.row))

@@ -1,24 +1,50 @@
-"""HTTP query schemas of roster. Unknown parameters are refused; ids are checked like event ids."""
+"""HTTP schemas of roster. Unknown parameters and fields are refused; ids are checked like event ids;
+instants must carry their offset; codes are those of fangfei.vocab."""
 
-from marshmallow import RAISE, Schema
+from __future__ import annotations
 
-from fangfei.events.fields import ident, instant
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from fangfei.events.fields import code, ident, instant
+from fangfei.events.roster import ASSIGNABLE_ROLES, PHONE_PATTERN
+from fangfei.vocab import INDUSTRY_SECTORS, LEADING_GROUP_POSITIONS, MEMBER_UNIT_KINDS, ROSTER_LISTS
 
 
-class TreeQuery(Schema):
-    """网格树: `at` picks whose chiefs are shown (default: now)."""
+def _plain_text(value: str) -> None:
+    """Names end up in exported spreadsheets, where a leading = + - @ would run as a formula."""
+    if value.startswith(("=", "+", "-", "@")):
+        raise ValidationError("不能以 = + - @ 开头")
 
+
+def plain_name(max_len: int, required: bool = True) -> fields.String:
+    if required:
+        return fields.String(required=True, validate=[validate.Length(min=1, max=max_len), _plain_text])
+    return fields.String(load_default="", validate=[validate.Length(max=max_len), _plain_text])
+
+
+def phone() -> fields.String:
+    return fields.String(load_default="", validate=validate.Regexp(r"^$|" + PHONE_PATTERN, error="只能用数字和 -，5–20 位"))
+
+
+def optional_code(choices: list[str]) -> fields.String:
+    return fields.String(load_default="", validate=validate.OneOf(["", *choices]))
+
+
+class Strict(Schema):
     class Meta:
         unknown = RAISE
+
+
+class TreeQuery(Strict):
+    """网格树: `at` picks whose chiefs and staff are shown (default: now)."""
 
     at = instant(required=False)
 
 
-class RouteQuery(Schema):
+class RouteQuery(Strict):
     """线索流转: who handles a clue of this community at `at` (default: now)."""
-
-    class Meta:
-        unknown = RAISE
 
     street_id = ident()
     community_id = ident()
@@ -26,10 +52,107 @@ class RouteQuery(Schema):
     at = instant(required=False)
 
 
-class ImportQuery(Schema):
-    """名册导入: `actor` names who imports (recorded on every event; default `roster-import`)."""
+class ResponsibleQuery(Strict):
+    """谁负责: by place (community and/or grid), by industry sector, or both, at `at`."""
 
-    class Meta:
-        unknown = RAISE
+    community_id = ident(required=False)
+    grid_id = ident(required=False)
+    sector = optional_code(list(INDUSTRY_SECTORS))
+    at = instant(required=False)
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_: Any) -> None:
+        if not (data.get("community_id") or data.get("grid_id") or data.get("sector")):
+            raise ValidationError("须给出 community_id、grid_id 或 sector", "community_id")
+
+
+class ImportQuery(Strict):
+    """名册导入: `actor` is recorded on every event (default `roster-import`); `street_id` limits
+    the import to one street (a row of another is refused); `list` names the list when the
+    header alone does not say."""
 
     actor = ident(required=False)
+    street_id = ident(required=False)
+    list_kind = fields.String(data_key="list", load_default="", validate=validate.OneOf(["", *ROSTER_LISTS]))
+
+
+class ExportQuery(Strict):
+    """名册导出: which list, as CSV or XLSX; `at` keeps only what held then (default: the history)."""
+
+    list_kind = fields.String(data_key="list", load_default="street", validate=validate.OneOf(list(ROSTER_LISTS)))
+    format = fields.String(load_default="csv", validate=validate.OneOf(["csv", "xlsx"]))
+    at = instant(required=False)
+    community_id = ident(required=False)
+
+
+class ActorQuery(Strict):
+    actor = ident(required=False)
+
+
+class AssignChiefRequest(Strict):
+    """任命网格长: from `valid_from` on; `name` (and `phone`) register a person not yet on the roster."""
+
+    person_id = ident()
+    valid_from = instant()
+    name = plain_name(50, required=False)
+    phone = phone()
+
+
+class VacancyRequest(Strict):
+    valid_from = instant()
+
+
+class RegisterUnitRequest(Strict):
+    unit_id = ident()
+    name = plain_name(100)
+    kind = code(MEMBER_UNIT_KINDS)
+    sectors = fields.List(code(INDUSTRY_SECTORS), load_default=None, validate=validate.Length(max=len(INDUSTRY_SECTORS)))
+    sectors_from = instant(required=False)
+    is_office = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def _dated(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("sectors") is not None and data.get("sectors_from") is None:
+            raise ValidationError("给出负责行业时须给出职责起始", "sectors_from")
+
+
+class SectorsRequest(Strict):
+    sectors = fields.List(code(INDUSTRY_SECTORS), required=True, validate=validate.Length(max=len(INDUSTRY_SECTORS)))
+    valid_from = instant()
+
+
+class _Place(Strict):
+    role = code(ASSIGNABLE_ROLES)
+    community_id = ident(required=False)
+    grid_id = ident(required=False)
+    unit_id = ident(required=False)
+    position = optional_code(list(LEADING_GROUP_POSITIONS))
+
+
+class RoleRequest(_Place):
+    """任职: a role at a place from `valid_from`; `name` (and `phone`) register a new person."""
+
+    title = plain_name(100, required=False)
+    valid_from = instant()
+    valid_until = instant(required=False)
+    name = plain_name(50, required=False)
+    phone = phone()
+
+    @validates_schema
+    def _ordered(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("valid_until") is not None and data["valid_until"] <= data["valid_from"]:
+            raise ValidationError("任职截止须晚于任职起始", "valid_until")
+
+
+class EndRoleRequest(_Place):
+    valid_until = instant()
+
+
+class GroupRequest(Strict):
+    name = plain_name(100, required=False)
+    office_unit_id = ident(required=False)
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_: Any) -> None:
+        if not (data.get("name") or data.get("office_unit_id")):
+            raise ValidationError("须给出 name 或 office_unit_id", "name")

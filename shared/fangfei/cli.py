@@ -1,8 +1,11 @@
 """`fangfei` command line: run the embedded platform and operate it.
 
-    fangfei up            start broker + five services, seed the demo street, wait for Ctrl-C
+    fangfei up            start broker + five services, seed the demo street, print a token, wait for Ctrl-C
     fangfei seed-demo     (re)load the demo street into a running roster service (idempotent)
     fangfei dlq-replay S  send service S's dead letters back to their source topics (after a fix)
+    fangfei token issue   print a bearer token for a person and role (clients/auth_cli.py)
+    fangfei keys rotate   rotate the token signing key (or, with --data, the reporter-data key)
+    fangfei verify        check a service's event store hash chains for tampering (clients/verify_cli.py)
 """
 
 from __future__ import annotations
@@ -15,21 +18,23 @@ import threading
 import urllib.error
 import urllib.request
 
+from .clients import auth_cli, verify_cli
 from .config import SERVICE_NAMES
 
 DEMO_CSV = os.path.join("services", "roster", "data", "demo_street.csv")
 
 
-def seed_demo(roster_url: str, path: str | None = None) -> str:
-    """POST the demo street file to the roster import endpoint; return the response text."""
+def seed_demo(roster_url: str, path: str | None = None, token: str | None = None) -> str:
+    """POST the demo street file to the roster import endpoint; return the response text.
+    `token`: a district or street office token (the roster import is an office's command)."""
     from .devstack.stack import REPO_ROOT
 
     with open(path or os.path.join(REPO_ROOT, DEMO_CSV), "rb") as fh:
         data = fh.read()
-    req = urllib.request.Request(
-        roster_url.rstrip("/") + "/api/roster/import", data=data, method="POST",
-        headers={"Content-Type": "text/csv; charset=utf-8"},
-    )
+    headers = {"Content-Type": "text/csv; charset=utf-8"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(roster_url.rstrip("/") + "/api/roster/import", data=data, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
             return resp.read().decode()
@@ -38,17 +43,38 @@ def seed_demo(roster_url: str, path: str | None = None) -> str:
 
 
 CURL_EXAMPLE = """\
-  # 上报一条线索 (report a clue in 马岗社区):
-  curl -s -X POST {intake}/api/clues -H 'Content-Type: application/json' -d '{{
-    "street_id": "longgang", "community_id": "magang", "category": "illegal_finance",
+  # 令牌 (a token for 马岗社区's grid staff, valid {ttl_h} h; `fangfei token issue --help` for others):
+  export TOKEN='{token}'
+
+  # 上报一条线索 (report a clue in 马岗社区; the street comes from the token):
+  curl -s -X POST {intake}/api/clues -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{{
+    "community_id": "magang", "category": "illegal_finance",
     "source": "grid_patrol", "title": "门店宣传保本高息理财",
     "description": "网格员巡查发现某门店宣传年化18%保本理财产品",
     "found_at": "{found_at}"}}'
 
   # 在台账中查看 (the clue-verification ledger) and the delivery log:
-  curl -s '{ledger}/api/ledgers/clue-verification?street_id=longgang'
-  curl -s '{notification}/api/deliveries'
+  curl -s -H "Authorization: Bearer $TOKEN" '{ledger}/api/ledgers/clue-verification'
+  curl -s -H "Authorization: Bearer $TOKEN" '{notification}/api/deliveries'
 """
+
+DEMO_TOKEN_TTL_S = 8 * 3600
+
+
+def demo_tokens(keys_dir: str) -> dict[str, str]:
+    """Tokens `fangfei up` prints and seeds with: a grid worker of 马岗社区 and the district office."""
+    from .auth.config import AuthSettings
+    from .auth.keys import TokenKeys
+    from .auth.tokens import issue
+
+    settings = AuthSettings.from_env()
+    settings = AuthSettings(**{**settings.__dict__, "keys_dir": keys_dir})
+    keys = TokenKeys(keys_dir)
+    return {
+        "grid_staff": issue(keys, settings, subject="magang-l3-01-chief", role="grid_staff", street="longgang",
+                            community="magang", ttl_s=min(DEMO_TOKEN_TTL_S, settings.max_ttl_s)),
+        "district_office": issue(keys, settings, subject="demo-district-office", role="district_office", ttl_s=600),
+    }
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -58,8 +84,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     from .devstack.stack import Stack, default_ports
 
     data_dir = os.environ.get("FANGFEI_DATA_DIR", os.path.join("var", "data"))
+    keys_dir = os.environ.get("FANGFEI_AUTH_KEYS_DIR", os.path.join("var", "keys"))
     broker_port = int(os.environ.get("FANGFEI_BROKER_PORT", "9092"))
-    stack = Stack(data_dir, broker_port=broker_port, ports=default_ports())
+    stack = Stack(data_dir, broker_port=broker_port, ports=default_ports(), keys_dir=keys_dir)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -67,13 +94,18 @@ def cmd_up(args: argparse.Namespace) -> int:
           f"(data in {stack.data_dir}) …", flush=True)
     try:
         stack.start(timeout_s=args.timeout)
-        print("  demo street 龙岗街道:", seed_demo(stack.services["roster"].url), flush=True)
+        if stack.keys_created:
+            print(f"  keys generated in {stack.keys_dir} (first start; keep this directory private)", flush=True)
+        tokens = demo_tokens(stack.keys_dir)
+        print("  demo street 龙岗街道:", seed_demo(stack.services["roster"].url, token=tokens["district_office"]),
+              flush=True)
         print("\nReady. Services:")
         for name, svc in stack.services.items():
             print(f"  {name:<13} {svc.url}   ({svc.url}/health, {svc.url}/metrics)")
         urls = {name: svc.url for name, svc in stack.services.items()}
         found_at = datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
-        print("\n" + CURL_EXAMPLE.format(found_at=found_at, **urls))
+        print("\n" + CURL_EXAMPLE.format(found_at=found_at, token=tokens["grid_staff"],
+                                          ttl_h=DEMO_TOKEN_TTL_S // 3600, **urls))
         print(f"Logs: {stack.log_dir}.  Ctrl-C stops everything.", flush=True)
         while not stop.is_set():
             for name, svc in stack.services.items():
@@ -89,7 +121,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    print(seed_demo(args.roster_url, args.file))
+    print(seed_demo(args.roster_url, args.file, args.token or os.environ.get("FANGFEI_TOKEN") or None))
     return 0
 
 
@@ -110,11 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     seed = sub.add_parser("seed-demo", help="load the demo street into a running roster service")
     seed.add_argument("--roster-url", default="http://127.0.0.1:8102")
     seed.add_argument("--file", default=None, help="a roster CSV (default: the demo street)")
+    seed.add_argument("--token", default=None, help="an office's bearer token (default: $FANGFEI_TOKEN)")
     seed.set_defaults(func=cmd_seed_demo)
     dlq = sub.add_parser("dlq-replay", help="send a service's dead letters back to their topics (after a fix)")
     dlq.add_argument("service", choices=SERVICE_NAMES)
     dlq.add_argument("--bootstrap", default=os.environ.get("FANGFEI_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
     dlq.set_defaults(func=cmd_dlq_replay)
+    auth_cli.register(sub)
+    verify_cli.register(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

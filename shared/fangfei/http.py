@@ -1,13 +1,21 @@
-"""HTTP helpers for nameko `@http` entrypoints: JSON in and out, size limits, one error table.
+"""HTTP helpers for nameko `@http` entrypoints: JSON in and out, size limits, access control, one
+error table.
 
 Every error a user can cause comes back as JSON `{"error": {"code", "message", "details"}}` with
-a Chinese message and a 4xx status; anything unexpected is a bare 500 with no stack trace."""
+a Chinese message and a 4xx status; anything unexpected is a bare 500 with no stack trace.
+
+`@api(service, route)` is also where access control happens, once per request and before the
+endpoint runs (docs/security.md): the bearer token is verified, the token's rate limit applied and
+the policy table (fangfei.auth.policy) consulted for (service, method, route, role); the endpoint
+then reads its caller's scope with `access_of(request)`. Deny by default: a route without a policy
+entry is refused for every role."""
 
 from __future__ import annotations
 
 import functools
 import json
 import logging
+import re
 import time
 from typing import Any, Callable, Mapping
 
@@ -15,6 +23,10 @@ from marshmallow import Schema, ValidationError
 from werkzeug.wrappers import Request, Response
 
 from . import metrics
+from .auth.access import Access, Forbidden
+from .auth.gate import Gate, RateLimited
+from .auth.policy import enforced
+from .auth.tokens import AuthError
 from .eventstore.store import ConcurrencyConflict
 from .events.envelope import EventError
 
@@ -24,6 +36,7 @@ DEFAULT_MAX_BODY = 64 * 1024
 # An oversize body is read and thrown away up to this much, so the client gets its 413 instead of
 # a connection reset while it is still sending; beyond it the connection is simply closed.
 DRAIN_LIMIT = 32 * 1024 * 1024
+ACCESS_KEY = "fangfei.access"
 
 
 class HttpError(Exception):
@@ -57,13 +70,38 @@ def read_json(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> Any:
     if length is not None and length > max_bytes:
         _drain(request, min(length, DRAIN_LIMIT))
         raise HttpError(413, "payload_too_large", f"请求体过大：上限 {max_bytes} 字节", {"limit": max_bytes})
+    request.environ["fangfei.body_read"] = True
     raw = request.stream.read(max_bytes + 1)
     if len(raw) > max_bytes:
         raise HttpError(413, "payload_too_large", f"请求体过大：上限 {max_bytes} 字节", {"limit": max_bytes})
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HttpError(400, "invalid_json", f"请求体不是有效的 JSON：{exc}") from exc
+        data = json.loads(raw.decode("utf-8"))
+    except json.JSONDecodeError as exc:
+        raise HttpError(400, "invalid_json", f"请求体不是有效的 JSON：{exc.msg}（第 {exc.pos} 个字符）") from exc
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, a 5000-digit number, [[[[… nested too deep
+        raise HttpError(400, "invalid_json", "请求体不是有效的 JSON") from exc
+    try:
+        clean = _clean_text(data)
+    except RecursionError:  # nested just shallower than the parser's limit: deeper than any real body
+        clean = False
+    if not clean:
+        raise HttpError(400, "invalid_characters", "请求体含有控制字符、无效的 Unicode 字符或嵌套过深")
+    return data
+
+
+# Control characters other than tab and newlines, and lone surrogates ("\ud800" is valid JSON but
+# not text: it cannot be stored, hashed or published as UTF-8).
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _clean_text(value: Any) -> bool:
+    if isinstance(value, str):
+        return _BAD_CHARS.search(value) is None
+    if isinstance(value, dict):
+        return all(_clean_text(k) and _clean_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_clean_text(v) for v in value)
+    return True
 
 
 def _drain(request: Request, limit: int) -> None:
@@ -85,15 +123,54 @@ def load(schema: Schema, data: Any) -> Any:
         raise HttpError(400, "validation_failed", "输入校验未通过", exc.messages_dict) from exc
 
 
+def access_of(request: Request) -> Access:
+    """The caller of a secured endpoint, as `@api` admitted it (principal + scope of this route)."""
+    access = request.environ.get(ACCESS_KEY)
+    if not isinstance(access, Access):
+        raise Forbidden("no_access_context", "无权访问")  # an endpoint outside @api: fail closed
+    return access
+
+
+def _admit(service_obj: Any, service: str, route: str, request: Request) -> None:
+    """Authenticate and authorize `request` (401/403/429 as exceptions), then remember the Access."""
+    gate = getattr(service_obj, "auth", None)
+    if not isinstance(gate, Gate):
+        raise AuthError("auth_unavailable")
+    request.environ[ACCESS_KEY] = gate.authorize(service, route, request.method, request.headers, request.args.keys())
+
+
+def _refusal(exc: Exception, request: Request) -> Response:
+    """The response for a request refused before the endpoint ran; an unread body is drained (up
+    to a limit) so the client gets the answer instead of a connection reset."""
+    if isinstance(exc, AuthError):
+        response = error_response(HttpError(401, exc.code, exc.message))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="fangfei", error="invalid_token"'
+    elif isinstance(exc, RateLimited):
+        response = error_response(HttpError(429, "rate_limited", "请求过于频繁，请稍后再试"))
+        response.headers["Retry-After"] = str(max(1, int(exc.retry_after_s + 0.999)))
+    else:
+        assert isinstance(exc, Forbidden)
+        response = error_response(HttpError(403, exc.code, exc.message))
+    length = request.content_length
+    if length and not request.environ.get("fangfei.body_read"):
+        _drain(request, min(length, DRAIN_LIMIT))
+    return response
+
+
 def api(service: str, route: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """Wrap an `@http` method: map errors to responses and record latency per route."""
+    """Wrap an `@http` method: admit the caller (unless the service is still pending, see
+    fangfei.auth.policy.PENDING_SERVICES), map errors to responses and record latency per route."""
 
     def deco(fn: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(fn)
         def wrapper(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
             started = time.perf_counter()
             try:
+                if enforced(service):
+                    _admit(self, service, route, request)
                 response = fn(self, request, *args, **kwargs)
+            except (AuthError, RateLimited, Forbidden) as exc:
+                response = _refusal(exc, request)
             except HttpError as err:
                 response = error_response(err)
             except ConcurrencyConflict as exc:
@@ -109,6 +186,7 @@ def api(service: str, route: str) -> Callable[[Callable[..., Response]], Callabl
             metrics.HTTP_SECONDS.labels(service, route, request.method).observe(time.perf_counter() - started)
             return response
 
+        wrapper.fangfei_api = (service, route)  # type: ignore[attr-defined]  # for the policy contract test
         return wrapper
 
     return deco

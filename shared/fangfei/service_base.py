@@ -1,4 +1,6 @@
-"""What every Fangfei service has: `/health` and `/metrics`, and the blocking detector.
+"""What every Fangfei service has: `/health` and `/metrics` (open to anyone, no personal data),
+the access-control gate its `@api` endpoints pass (`self.auth`), log scrubbing of tokens, and the
+blocking detector.
 
 Services subclass `PlatformService`; nameko picks up the inherited entrypoints."""
 
@@ -12,6 +14,8 @@ from nameko.web.handlers import http
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.wrappers import Request, Response
 
+from .auth import redact
+from .auth.gate import AuthProvider, Gate
 from .bus.entrypoint import KafkaEventConsumer
 from .eventstore.provider import EventStoreProvider
 from .http import json_response
@@ -28,6 +32,7 @@ def _enable_blocking_detection() -> None:
 
 
 _enable_blocking_detection()
+redact.install()  # before any request is logged: no token text in any log line (P5)
 
 
 class RuntimeStatus(DependencyProvider):
@@ -50,11 +55,13 @@ class RuntimeStatus(DependencyProvider):
 
 
 class PlatformService:
-    """Base of every service: the store (with its relay) and the health and metrics endpoints."""
+    """Base of every service: the store (with its relay), the auth gate, and the health and
+    metrics endpoints."""
 
     name = "platform"
     store = EventStoreProvider()
     runtime = RuntimeStatus()
+    auth = AuthProvider()
 
     @http("GET", "/health")
     def health(self, request: Request) -> Response:
@@ -69,6 +76,10 @@ class PlatformService:
         relay = body.get("relay", {})
         if relay.get("backlog") and not relay.get("broker_connected"):
             body["status"] = "degraded"
+        if isinstance(self.auth, Gate):
+            body["auth"] = self.auth.status()
+            if not body["auth"]["verification_keys"]:
+                body["status"] = "degraded"  # up, but every secured request is refused
         return json_response(body)
 
     @http("GET", "/metrics")

@@ -47,3 +47,72 @@ CASE_STATUSES: dict[str, str] = {
 }
 
 DELIVERY_CHANNELS: dict[str, str] = {"inbox": "站内消息"}
+
+# -- roster: member units, industry sectors, the leading group (issue 3) -------------------------
+
+# Member units (成员单位) of a street's leading group, seed 003 §二 and seed 004 附件1.
+MEMBER_UNIT_KINDS: dict[str, str] = {
+    "public_service_office": "公共服务办",
+    "urban_management_office": "城市管理办",
+    "public_security_office": "公共安全办",
+    "market_regulation": "市场监督管理所",
+    "police_station": "派出所",
+    "tax_office": "税务所",
+    "property_company": "物业公司",
+    "party_government_office": "党政办",
+    "finance_office": "财政办",
+    "economy_trade_office": "经贸办",
+    "comprehensive_governance_office": "综治办",
+    "social_affairs_office": "社事办",
+    "petition_office": "信访办",
+    "justice_office": "司法所",
+    "other": "其他单位",
+}
+
+# Industry sectors (行业) a member unit can be responsible for. The first twelve are the sectors
+# named in seed 003 (§三 duties and §四(一) focus industries); the rest are the newer fields of
+# seed 004 §二(一), which seed 003 assigns to nobody (they route to the leading-group office).
+INDUSTRY_SECTORS: dict[str, str] = {
+    "investment_financing": "投融资",
+    "equity_investment": "股权投资",
+    "consulting": "咨询服务",
+    "elderly_care": "养老",
+    "culture_tourism": "文化旅游",
+    "agriculture_forestry": "农林水产",
+    "e_commerce": "电子商务",
+    "commerce": "商贸流通",
+    "real_estate": "房地产",
+    "education_training": "教育培训",
+    "medical_beauty_health": "医疗美容健康",
+    "advertising": "广告",
+    "private_lending": "民间投融资中介",
+    "wealth_management": "第三方财富管理",
+    "private_fund": "私募基金",
+    "equity_crowdfunding": "股权众筹",
+    "virtual_currency": "虚拟货币与区块链",
+    "film_investment": "影视投资",
+    "debt_relief": "解债服务",
+}
+
+# Positions in a street's leading group (领导小组, seed 003 §二, seed 004 附件1), in list order.
+LEADING_GROUP_POSITIONS: dict[str, str] = {
+    "head": "组长",
+    "deputy_head": "副组长",
+    "member": "组员",
+    "office_director": "办公室主任",
+    "office_staff": "办公室工作人员",
+}
+
+# Who a clue of an industry sector goes to (fangfei.roster_view.RosterView.route_sector).
+SECTOR_ROUTE_TARGETS: dict[str, str] = {
+    "member_unit": "成员单位",
+    "leading_group_office": "领导小组办公室",
+    "district_office": "区处非办",
+}
+
+# The lists a roster office keeps and exchanges as spreadsheets (seed 004 附件1、2, and the grid tree).
+ROSTER_LISTS: dict[str, str] = {
+    "street": "街道名册",
+    "grid_staff": "网格员名单",
+    "leading_group": "领导小组名单",
+}

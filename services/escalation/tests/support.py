@@ -74,7 +74,7 @@ def demo_roster(with_street_chief: bool = False) -> list[Event]:
 
 
 def clue(clue_id: str = "c0001", community_id: str = "magang", found_at: str = "2026-03-14T09:30:00+08:00",
-         street_id: str = "longgang") -> Event:
+         street_id: str = "longgang", **extra: Any) -> Event:
     payload = {
         "clue_id": clue_id,
         "community_id": community_id,
@@ -84,6 +84,37 @@ def clue(clue_id: str = "c0001", community_id: str = "magang", found_at: str = "
         "description": "网格员巡查发现门店宣传保本高息理财产品。",
         "found_at": found_at,
         "reported_by": "p-zhang01",
+        **extra,
     }
     ev = new_event("clue.reported", f"clue-{clue_id}", street_id, payload, actor="anonymous", occurred_at=NOW)
     return recorded(ev)
+
+
+def other_street_roster() -> list[Event]:
+    """A second street `xinzhan` with one community `huadu` and a full chain of chiefs."""
+    def ev(type_: str, stream_id: str, payload: dict[str, Any]) -> Event:
+        e = new_event(type_, stream_id, "xinzhan", payload, actor="user:office02", occurred_at=NOW)
+        return recorded(e, 2 if type_ == "roster.chief_assigned" else 1)
+
+    return [
+        ev("roster.street_registered", "street-xinzhan", {"street_id": "xinzhan", "name": "新站街道"}),
+        ev("roster.community_registered", "community-huadu", {"community_id": "huadu", "name": "华都社区", "kind": "community"}),
+        ev("roster.grid_registered", "grid-g1-xinzhan", {"grid_id": "g1-xinzhan", "name": "新站一级网格", "level": 1,
+                                                         "parent_grid_id": "", "community_id": ""}),
+        ev("roster.grid_registered", "grid-g2-huadu", {"grid_id": "g2-huadu", "name": "华都二级网格", "level": 2,
+                                                       "parent_grid_id": "g1-xinzhan", "community_id": "huadu"}),
+        ev("roster.grid_registered", "grid-g3-huadu-01", {"grid_id": "g3-huadu-01", "name": "华都第一网格", "level": 3,
+                                                          "parent_grid_id": "g2-huadu", "community_id": "huadu"}),
+        ev("roster.person_registered", "person-p-zhao01", {"person_id": "p-zhao01", "name": "赵网格01", "role": "grid_chief",
+                                                           "community_id": "huadu"}),
+        ev("roster.chief_assigned", "grid-g3-huadu-01", {"grid_id": "g3-huadu-01", "person_id": "p-zhao01",
+                                                         "valid_from": SINCE}),
+    ]
+
+
+def full_chain_roster() -> list[Event]:
+    """`demo_roster` with every level of 马岗 staffed: 张网格01 (3), 陈社区01 (2), 李街道01 (1)."""
+    return demo_roster(with_street_chief=True) + [
+        person("p-chen01", "陈社区01", "grid_chief", "magang"),
+        chief("g2-magang", "p-chen01"),
+    ]

@@ -21,6 +21,7 @@ from .support import NOW, clue, demo_roster
 def service() -> EscalationService:
     store = memory_store("escalation", FrozenClock(NOW))
     svc = worker_factory(EscalationService, store=store, roster=RosterReplica(store.db))
+    svc.clock = store.clock
     for ev in demo_roster():
         svc.apply_roster_event(ev)
     return svc
@@ -43,8 +44,10 @@ def test_opened_case_is_readable_with_names_and_deadline(service: EscalationServ
     assert (body["assignee_person_id"], body["assignee_name"]) == ("p-zhang01", "张网格01")
     assert body["community_name"] == "马岗社区"
     assert body["register_deadline"] == "2026-03-14T13:30:00+08:00"
-    assert body["version"] == 1
-    assert [e["type"] for e in body["events"]] == ["case.opened"]
+    assert body["version"] == 2
+    assert [e["type"] for e in body["events"]] == ["case.opened", "case.risk_screened"]
+    assert body["clock"]["rule"] == "registration" and body["clock"]["remaining_seconds"] == 3600 * 4 - 1800
+    assert [a["action"] for a in body["allowed_actions"]][0] == "register"
 
 
 def test_district_level_case_says_so(service: EscalationService) -> None:

@@ -18,6 +18,7 @@ from .support import NOW, clue, demo_roster, grid
 
 def make_service(store: ServiceStore, roster_events: list) -> EscalationService:
     svc = worker_factory(EscalationService, store=store, roster=RosterReplica(store.db))
+    svc.clock = store.clock
     for ev in roster_events:
         svc.apply_roster_event(ev)
     return svc
@@ -29,7 +30,7 @@ def store() -> ServiceStore:
 
 
 def opened(store: ServiceStore, clue_id: str = "c0001") -> list:
-    return store.events.read_stream(f"case-{clue_id}")
+    return [e for e in store.events.read_stream(f"case-{clue_id}") if e.type == "case.opened"]
 
 
 def test_clue_goes_to_its_level_3_grid_chief_with_a_four_hour_deadline(store: ServiceStore) -> None:
@@ -101,12 +102,13 @@ def test_the_same_clue_delivered_twice_opens_one_case(store: ServiceStore) -> No
     svc.open_case(reported)  # redelivery after a crash before the consumer's bookkeeping
 
     assert len(opened(store)) == 1
-    assert store.events.head_position() == 1
+    assert store.events.head_position() == 1  # one commit: the case and its risk screening
 
 
 def test_roster_copy_survives_a_restart_and_routes_the_same(store: ServiceStore) -> None:
     make_service(store, demo_roster())
     restarted = worker_factory(EscalationService, store=store, roster=RosterReplica(store.db))
+    restarted.clock = store.clock
     restarted.open_case(clue())
 
     [case] = opened(store)
@@ -133,3 +135,16 @@ def test_a_very_long_vacancy_chain_still_opens_the_case(store: ServiceStore) -> 
     assert case.payload["level"] == 4
     assert len(case.payload["routing_note"]) == 300
     assert case.payload["routing_note"].endswith("…")
+
+
+def test_the_clue_is_screened_in_the_same_commit_with_an_explained_score(store: ServiceStore) -> None:
+    svc = make_service(store, demo_roster())
+    svc.open_case(clue(subject_name="某某财富管理有限公司", description="业务员在小区向老年人发传单，宣传保本年化18%。"))
+
+    [_, screened] = store.events.read_stream("case-c0001")
+    assert screened.type == "case.risk_screened"
+    p = screened.payload
+    assert {h["indicator"] for h in p["hits"]} >= {"name_finance_words", "promised_returns", "public_solicitation",
+                                                   "vulnerable_investors"}
+    assert p["score"] == sum(h["weight"] for h in p["hits"]) and p["suggested_tag"] == "red"
+    assert p["credit_code_status"] == "absent"

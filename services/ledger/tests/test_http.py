@@ -14,6 +14,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from fangfei.bus.entrypoint import EventHandler
+from fangfei.testing.auth import test_gate
 from fangfei.testing.stores import memory_store
 from services.ledger.ledgers import PROJECTORS
 from services.ledger.service import LedgerService
@@ -21,8 +22,14 @@ from services.ledger.service import LedgerService
 from .factories import T0, case_opened, clue_reported
 
 
-def get(service: LedgerService, path: str, query: dict[str, Any] | None = None) -> tuple[int, Any]:
-    request = Request(EnvironBuilder(method="GET", path=path, query_string=query or {}).get_environ())
+GATE, MINT = test_gate()
+
+
+def get(service: LedgerService, path: str, query: dict[str, Any] | None = None, role: str | None = "district_office",
+        **token_kw: Any) -> tuple[int, Any]:
+    """GET as `role` (default the district office, which sees every street but must name one)."""
+    headers = MINT.headers(role, **token_kw) if role else {}
+    request = Request(EnvironBuilder(method="GET", path=path, query_string=query or {}, headers=headers).get_environ())
     parts = path.strip("/").split("/")  # api / ledgers / <ledger> [/ <id>]
     if len(parts) == 3:
         resp = service.list_ledger(request, parts[2])
@@ -31,13 +38,14 @@ def get(service: LedgerService, path: str, query: dict[str, Any] | None = None) 
     return resp.status_code, json.loads(resp.get_data())
 
 
-def listing(service: LedgerService, **query: Any) -> tuple[int, Any]:
-    return get(service, "/api/ledgers/clue-verification", query)
+def listing(service: LedgerService, role: str = "district_office", token: dict[str, str] | None = None,
+            **query: Any) -> tuple[int, Any]:
+    return get(service, "/api/ledgers/clue-verification", query, role, **(token or {}))
 
 
 @pytest.fixture
 def service() -> LedgerService:
-    svc = worker_factory(LedgerService, store=memory_store("ledger"))
+    svc = worker_factory(LedgerService, store=memory_store("ledger"), auth=GATE)
     # longgang: five clues found an hour apart (c0 earliest), two in bantian, c1 and c3 routed
     for i in range(5):
         community = "bantian" if i in (1, 2) else "magang"
@@ -138,3 +146,46 @@ def test_redelivered_event_through_the_handler_changes_nothing(service) -> None:
     service.on_clue_reported(clue_reported("c1", community_id="bantian", title="重复投递"))
     _, after = get(service, "/api/ledgers/clue-verification/c1")
     assert after == before
+
+
+# -- access control: who sees which rows (S1) --------------------------------------------------------
+def ids(body: Any) -> list[str]:
+    return [r["clue_id"] for r in body["rows"]]
+
+
+def test_a_street_office_sees_its_own_street_without_naming_it(service) -> None:
+    status, body = listing(service, role="street_office")
+    assert status == 200 and ids(body) == ["c4", "c3", "c2", "c1", "c0"]
+
+
+def test_a_street_office_asking_for_another_street_is_refused(service) -> None:
+    status, body = listing(service, role="street_office", token={"street": "pingshan"}, street_id="longgang")
+    assert (status, body["error"]["code"]) == (403, "street_out_of_scope")
+    assert ids(listing(service, role="street_office", token={"street": "pingshan"})[1]) == ["other"]
+
+
+def test_grid_staff_see_only_their_community(service) -> None:
+    _, body = listing(service, role="grid_staff", token={"community": "bantian"})
+    assert ids(body) == ["c2", "c1"] and body["total"] == 2
+    status, body = listing(service, role="grid_staff", token={"community": "bantian"}, community_id="magang")
+    assert (status, body["error"]["code"]) == (403, "community_out_of_scope")
+
+
+def test_a_row_outside_the_callers_scope_is_not_found(service) -> None:
+    assert get(service, "/api/ledgers/clue-verification/c3", role="street_office")[0] == 200
+    assert get(service, "/api/ledgers/clue-verification/other", role="street_office")[0] == 404
+    assert get(service, "/api/ledgers/clue-verification/c1", role="grid_staff", community="bantian")[0] == 200
+    assert get(service, "/api/ledgers/clue-verification/c3", role="grid_staff", community="bantian")[0] == 404
+
+
+def test_a_member_unit_reads_the_streets_it_serves(service) -> None:
+    _, body = listing(service, role="member_unit", token={"streets": ("longgang", "pingshan")}, street_id="pingshan")
+    assert ids(body) == ["other"]
+    status, body = listing(service, role="member_unit", token={"streets": ("longgang", "pingshan")})
+    assert (status, body["error"]["code"]) == (403, "street_required")
+
+
+def test_without_a_token_or_with_the_ops_role_nothing_is_shown(service) -> None:
+    assert listing(service, role=None, street_id="longgang")[0] == 401  # type: ignore[arg-type]
+    assert listing(service, role="ops", street_id="longgang")[0] == 403
+

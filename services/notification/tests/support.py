@@ -34,7 +34,8 @@ def demo_roster() -> list[Event]:
     ]
 
 
-def case_opened(case_id: str = "c0001", assignee: str = "p-zhang01", level: int = 3, **over: Any) -> Event:
+def case_opened(case_id: str = "c0001", assignee: str = "p-zhang01", level: int = 3, street_id: str = "longgang",
+                **over: Any) -> Event:
     payload = {
         "case_id": case_id,
         "clue_id": case_id,
@@ -47,6 +48,6 @@ def case_opened(case_id: str = "c0001", assignee: str = "p-zhang01", level: int 
         "routing_note": "",
     }
     payload.update(over)
-    ev = new_event("case.opened", f"case-{case_id}", "longgang", payload,
+    ev = new_event("case.opened", f"case-{case_id}", street_id, payload,
                    actor="system:escalation", occurred_at=NOW)
     return recorded(ev)

@@ -12,11 +12,15 @@ from werkzeug.wrappers import Request
 
 from fangfei.clock import FrozenClock
 from fangfei.roster_view import RosterReplica
+from fangfei.testing.auth import test_gate
 from fangfei.testing.stores import memory_store
 from services.notification.deliveries import DeliveryLog
 from services.notification.service import NotificationService
 
 from .support import NOW, case_opened, demo_roster
+
+
+GATE, MINT = test_gate()
 
 
 @pytest.fixture
@@ -28,15 +32,19 @@ def clock() -> FrozenClock:
 def service(clock: FrozenClock) -> NotificationService:
     store = memory_store("notification", clock)
     svc = worker_factory(
-        NotificationService, store=store, roster=RosterReplica(store.db), deliveries=DeliveryLog(store.db)
+        NotificationService, store=store, roster=RosterReplica(store.db), deliveries=DeliveryLog(store.db), auth=GATE
     )
     for ev in demo_roster():
         svc.apply_roster_event(ev)
     return svc
 
 
-def deliveries(service: NotificationService, query: str = "") -> tuple[int, dict]:
-    request = Request(EnvironBuilder(method="GET", path="/api/deliveries", query_string=query).get_environ())
+def deliveries(service: NotificationService, query: str = "", role: str | None = "district_office",
+               **token_kw: object) -> tuple[int, dict]:
+    """The delivery log as `role` sees it (default: the district office, which sees everything)."""
+    headers = MINT.headers(role, **token_kw) if role else {}
+    request = Request(EnvironBuilder(method="GET", path="/api/deliveries", query_string=query,
+                                     headers=headers).get_environ())
     resp = service.list_deliveries(request)
     return resp.status_code, json.loads(resp.get_data())
 
@@ -144,3 +152,48 @@ def test_log_can_be_rebuilt_from_the_event_store(service: NotificationService) -
 
     assert service.deliveries.rebuild(service.store.events) == 2
     assert deliveries(service)[1]["deliveries"] == before
+
+
+# -- access control: who sees which deliveries (S1) ----------------------------------------------------
+def cases_seen(service: NotificationService, query: str = "", role: str = "district_office", **kw: object) -> list[str]:
+    status, body = deliveries(service, query, role, **kw)
+    assert status == 200, body
+    return sorted(r["body"].split("案件编号 ")[1][:5] for r in body["deliveries"])
+
+
+@pytest.fixture
+def spread(service: NotificationService) -> NotificationService:
+    """c0001 to a magang chief in longgang, c0002 to a member unit's person, c0003 in another street."""
+    service.notify_case_opened(case_opened("c0001", assignee="p-zhang01"))
+    service.notify_case_opened(case_opened("c0002", assignee="mu-police-01"))
+    service.notify_case_opened(case_opened("c0003", assignee="p-other01", street_id="pingshan"))
+    return service
+
+
+def test_the_district_sees_every_street_and_can_narrow_to_one(spread: NotificationService) -> None:
+    assert cases_seen(spread) == ["c0001", "c0002", "c0003"]
+    assert cases_seen(spread, "street_id=pingshan") == ["c0003"]
+
+
+def test_a_street_office_sees_its_street_only(spread: NotificationService) -> None:
+    assert cases_seen(spread, role="street_office") == ["c0001", "c0002"]
+    assert cases_seen(spread, role="street_office", street="pingshan") == ["c0003"]
+    status, body = deliveries(spread, "street_id=pingshan", role="street_office")
+    assert (status, body["error"]["code"]) == (403, "street_out_of_scope")
+
+
+def test_grid_staff_see_what_went_to_the_people_of_their_community(spread: NotificationService) -> None:
+    assert cases_seen(spread, role="grid_staff", community="magang") == ["c0001"]
+    assert cases_seen(spread, role="grid_staff", community="luogang") == []
+    status, _ = deliveries(spread, "recipient_id=mu-police-01", role="grid_staff", community="magang")
+    assert status == 403
+
+
+def test_a_member_unit_sees_only_what_was_sent_to_it(spread: NotificationService) -> None:
+    assert cases_seen(spread, role="member_unit", person="mu-police-01") == ["c0002"]
+
+
+def test_no_token_no_deliveries(spread: NotificationService) -> None:
+    assert deliveries(spread, role=None)[0] == 401
+    assert deliveries(spread, role="ops")[0] == 403
+

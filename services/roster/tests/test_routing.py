@@ -1,4 +1,5 @@
-"""Routing (fangfei.roster_view): who must handle a clue of a community at a given instant.
+"""Routing by place (fangfei.roster_view.RosterView.route): who must handle a clue of a community
+at a given instant, at every level of the grid.
 
 These are the answers every consuming service gets from its own replica, so they are tested on
 the shared view directly, built from roster events exactly as a replica folds them."""
@@ -118,10 +119,6 @@ def test_re_registering_a_grid_keeps_its_chiefs() -> None:
     assert (route.level, route.person_id) == (3, "chief-l3")
 
 
-# -- known gaps in fangfei/roster_view.py, reported to the lead with a fix ----------------------
-# strict: once the fix lands these pass, and pytest says so until the marker is removed.
-
-
 def test_a_known_community_without_grids_says_why_it_went_to_the_street() -> None:
     events = staffed() + [
         ev("roster.community_registered", community_id="luogang", name="罗岗社区", kind="community")
@@ -134,3 +131,38 @@ def test_a_known_community_without_grids_says_why_it_went_to_the_street() -> Non
 def test_a_vacant_street_chief_is_noted_when_an_unknown_community_falls_back() -> None:
     route = RosterView.from_events(structure()).route(STREET, "nowhere", LATER)
     assert "龙岗街道一级网格（1级网格）网格长空缺" in route.note
+
+
+def vacate(grid_id: str, at: datetime) -> Event:
+    return ev("roster.grid_vacated", grid_id=grid_id, valid_from=at.isoformat())
+
+
+def test_a_vacated_grid_routes_to_the_level_above_from_that_instant() -> None:
+    gone = datetime(2026, 3, 1, tzinfo=timezone(timedelta(hours=8)))
+    view = RosterView.from_events(staffed() + [vacate("magang-l3-01", gone)])
+    before = view.route(STREET, "magang", gone - timedelta(seconds=1))
+    after = view.route(STREET, "magang", gone)
+    assert (before.level, before.person_id, before.note) == (3, "chief-l3", "")
+    assert (after.level, after.person_id) == (2, "chief-l2")
+    assert after.note == "马岗社区第01网格（3级网格）网格长空缺"
+
+
+def test_a_vacancy_and_a_successor_from_the_same_instant_is_a_handover() -> None:
+    handover = datetime(2026, 3, 1, tzinfo=timezone(timedelta(hours=8)))
+    events = staffed() + [vacate("magang-l3-01", handover), chief("magang-l3-01", "chief-l3-new", handover)]
+    view = RosterView.from_events(events)
+    assert view.route(STREET, "magang", handover).person_id == "chief-l3-new"
+    terms = view.grids["magang-l3-01"].terms()
+    assert [(t.person_id, t.end, t.vacated) for t in terms] == [("chief-l3", handover, True), ("chief-l3-new", None, False)]
+
+
+@pytest.mark.parametrize("level", [3, 2, 1, DISTRICT_LEVEL])
+def test_every_level_of_the_grid_is_reached_when_those_below_are_vacant(level: int) -> None:
+    gone = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    below = {3: [], 2: ["magang-l3-01"], 1: ["magang-l3-01", "magang-l2"],
+             DISTRICT_LEVEL: ["magang-l3-01", "magang-l2", "longgang-l1"]}[level]
+    view = RosterView.from_events(staffed() + [vacate(g, gone) for g in below])
+    route = view.route(STREET, "magang", LATER)
+    expected = {3: "chief-l3", 2: "chief-l2", 1: "chief-l1", DISTRICT_LEVEL: ""}[level]
+    assert (route.level, route.person_id) == (level, expected)
+    assert route.note.count("网格长空缺") == len(below)

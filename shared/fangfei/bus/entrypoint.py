@@ -102,7 +102,7 @@ class KafkaEventConsumer(ProviderCollector, SharedExtension):
                             return  # uncommitted: the next owner repeats it, dedupe drops it
                         self._process(msg)
                 if batch:
-                    self._consumer.commit()
+                    self._consumer.commit(timeout_ms=15000)
                 self._report_lag()
                 backoff = 0.5
             except Exception as exc:  # broker gone, rebalance failure…: rebuild and go on

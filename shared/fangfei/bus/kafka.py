@@ -8,8 +8,9 @@ stores and consumers rejoin from the beginning (docs/adr/0002-embedded-mode.md).
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
@@ -18,6 +19,47 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from .topics import partitions, replication
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Longest an admin call may take before it is abandoned (the client is then rebuilt).
+ADMIN_CALL_TIMEOUT_S = 20.0
+
+
+def bounded(call: Callable[[], T], timeout_s: float, what: str) -> T:
+    """Run `call` on a helper thread and give up after `timeout_s`.
+
+    kafka-python 3's admin client blocks its caller on an event with no deadline while its IO
+    thread works; a request lost around a broker restart would hang the caller for good (a CI
+    run stalled that way). The helper thread is a daemon: an abandoned call cannot keep the
+    process alive, and the caller closes the client so the next call starts fresh."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name=f"kafka-{what}", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive():
+        raise TimeoutError(f"Kafka {what} did not answer within {timeout_s:.0f}s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
+
+
+def partitions_of(consumer: KafkaConsumer, topic: str, timeout_s: float = 15.0) -> set[int]:
+    """The partitions of `topic` (empty if it does not exist), with a deadline: kafka-python 3
+    waits for the metadata answer with none."""
+    return set(bounded(lambda: consumer.partitions_for_topic(topic), timeout_s, "metadata") or ())
+
+
+def all_topics(consumer: KafkaConsumer, timeout_s: float = 15.0) -> set[str]:
+    """Every topic the broker knows, with a deadline (see `partitions_of`)."""
+    return set(bounded(consumer.topics, timeout_s, "metadata"))
 
 
 class BrokerAdmin:
@@ -46,7 +88,8 @@ class BrokerAdmin:
 
     def cluster_id(self) -> str:
         try:
-            return str(self._client().describe_cluster()["cluster_id"])
+            return str(bounded(lambda: self._client().describe_cluster()["cluster_id"],
+                               ADMIN_CALL_TIMEOUT_S, "describe_cluster"))
         except Exception:
             self.close()
             raise
@@ -54,13 +97,14 @@ class BrokerAdmin:
     def ensure_topics(self, names: Iterable[str]) -> None:
         wanted = sorted(set(names))
         try:
-            existing = set(self._client().list_topics())
+            existing = set(bounded(self._client().list_topics, ADMIN_CALL_TIMEOUT_S, "list_topics"))
             missing = [n for n in wanted if n not in existing]
             if missing:
                 try:
-                    self._client().create_topics(
+                    client = self._client()
+                    bounded(lambda: client.create_topics(
                         [NewTopic(n, partitions(), replication()) for n in missing], validate_only=False
-                    )
+                    ), ADMIN_CALL_TIMEOUT_S, "create_topics")
                     log.info("created topics %s", ", ".join(missing))
                 except TopicAlreadyExistsError:
                     pass
@@ -73,8 +117,9 @@ class BrokerAdmin:
     def close(self) -> None:
         self._cached = None
         if self._admin is not None:
+            admin = self._admin
             try:
-                self._admin.close()
+                bounded(admin.close, 5.0, "admin close")
             except Exception:  # closing a broken client must not mask the original error
                 pass
             self._admin = None
@@ -123,7 +168,7 @@ def read_all(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[Any]:
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, allow_auto_create_topics=False,
                              fetch_max_wait_ms=100)
     try:
-        parts = consumer.partitions_for_topic(topic)
+        parts = partitions_of(consumer, topic)
         if not parts:
             return []
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
@@ -136,7 +181,7 @@ def read_all(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[Any]:
                 records.extend(batch)
             marks = [consumer.highwater(tp) for tp in tps]
             if all(m is not None for m in marks) and all(
-                consumer.position(tp) >= m for tp, m in zip(tps, marks)  # type: ignore[operator]
+                consumer.position(tp, timeout_ms=5000) >= m for tp, m in zip(tps, marks)  # type: ignore[operator]
             ):
                 return records
         raise TimeoutError(f"could not read {topic} to its end within {timeout_s}s")

@@ -13,6 +13,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import IO, Any, Mapping
 
+from ..auth.keys import ensure_keys
 from ..config import DEFAULT_PORTS, SERVICE_NAMES
 from .broker import Broker
 from .ports import free_port, port_in_use
@@ -73,7 +74,11 @@ class ServiceProcess:
 
 
 class Stack:
-    """The broker and the services of one embedded deployment, rooted at `data_dir`."""
+    """The broker and the services of one embedded deployment, rooted at `data_dir`.
+
+    Keys (token signing/verification and the reporter-data master key) live in `keys_dir`
+    (default `<data_dir>/keys`) and are generated on first start; tests mint tokens from the same
+    directory with `fangfei.testing.auth.TokenMinter(stack.keys_dir)`."""
 
     def __init__(
         self,
@@ -82,8 +87,10 @@ class Stack:
         ports: Mapping[str, int] | None = None,
         extra_env: Mapping[str, str] | None = None,
         services: tuple[str, ...] = SERVICE_NAMES,
+        keys_dir: str | None = None,
     ) -> None:
         self.data_dir = os.path.abspath(data_dir)
+        self.keys_dir = os.path.abspath(keys_dir or os.path.join(self.data_dir, "keys"))
         self.log_dir = os.path.join(self.data_dir, "logs")
         os.makedirs(self.log_dir, exist_ok=True)
         self.broker = Broker(broker_port, os.path.join(self.log_dir, "broker.log"))
@@ -99,16 +106,19 @@ class Stack:
             {
                 "FANGFEI_KAFKA_BOOTSTRAP": self.broker.bootstrap,
                 "FANGFEI_DATA_DIR": self.data_dir,
+                "FANGFEI_AUTH_KEYS_DIR": self.keys_dir,
                 "FANGFEI_HTTP_ADDRESS": f"127.0.0.1:{svc.port}",
                 "PYTHONWARNINGS": "ignore",
                 "PYTHONUNBUFFERED": "1",
-                "PYTHONPATH": REPO_ROOT,
+                # the library of this checkout first, whatever an editable install points at
+                "PYTHONPATH": os.pathsep.join([os.path.join(REPO_ROOT, "shared"), REPO_ROOT]),
             }
         )
         env.update(self.extra_env)
         return env
 
     def start(self, timeout_s: float = 90.0) -> "Stack":
+        self.keys_created = ensure_keys(self.keys_dir)  # first start only; later starts keep the keys
         self.broker.start()
         for svc in self.services.values():
             self.start_service(svc.name, wait=False)

@@ -1,7 +1,10 @@
 """The event store contract: every adapter (in-memory twin, embedded file, MongoDB) must pass it.
 
 Use by subclassing `EventStoreContract` and providing an `open_store` fixture that returns a
-fresh (client, db) pair, and a `reopen` fixture that opens the same data again."""
+fresh (client, db) pair, and a `reopen` fixture that opens the same data again.
+
+The tamper tests (A1) change what an adapter stored behind the store's back, the way someone with
+database access would, and expect `verify_chains` to name the stream and version."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from typing import Any, Callable
 
 import pytest
 
-from ..eventstore.store import ConcurrencyConflict, EventStore, POSITION_COUNTER
+from ..eventstore.store import ConcurrencyConflict, EventStore, POSITION_COUNTER, commit_hash, verify_chains
 from ..events import EventError, new_event
 
 NOW = datetime(2026, 3, 14, 1, 0, tzinfo=timezone.utc)
@@ -72,3 +75,101 @@ class EventStoreContract:
         assert [e.payload["name"] for e in again.read_stream("street-a")] == ["一"]
         again.append("street-a", 1, [street_event("street-a", "二")])
         assert again.head_position() == 2
+
+    # -- tamper evidence (A1) ---------------------------------------------------------------------
+    @pytest.fixture
+    def filled(self, store: EventStore) -> EventStore:
+        """street-a: versions 1 | 2,3 | 4 (three commits); street-b: version 1."""
+        store.append("street-a", 0, [street_event("street-a", "一")])
+        store.append("street-a", 1, [street_event("street-a", "二"), street_event("street-a", "三")])
+        store.append("street-a", 3, [street_event("street-a", "四")])
+        store.append("street-b", 0, [street_event("street-b", "乙")])
+        return store
+
+    @staticmethod
+    def _commit(db: Any, stream: str, seq: int) -> dict[str, Any]:
+        doc = db["commits"].find_one({"stream_id": stream, "commit_seq": seq})
+        assert doc is not None
+        return dict(doc)
+
+    @staticmethod
+    def _names(report: Any) -> set[tuple[str, int]]:
+        return {(p.stream_id, p.version) for p in report.problems}
+
+    def test_an_untouched_store_verifies(self, filled: EventStore, db: Any) -> None:
+        report = verify_chains(db)
+        assert report.ok, report.problems
+        assert (report.streams, report.commits) == (2, 4)
+        assert report.heads["street-a"]["version"] == 4
+
+    def test_altering_one_stored_event_names_its_stream_and_version(self, filled: EventStore, db: Any) -> None:
+        doc = self._commit(db, "street-a", 2)
+        doc["events"][1]["payload"]["name"] = "篡改"
+        db["commits"].replace_one({"_id": doc["_id"]}, doc)
+        report = verify_chains(db)
+        assert not report.ok
+        assert self._names(report) == {("street-a", 2)}
+        assert "altered" in str(report.problems[0])
+
+    def test_altering_and_rehashing_a_commit_is_caught_by_the_next_one(self, filled: EventStore, db: Any) -> None:
+        doc = self._commit(db, "street-a", 1)
+        doc["events"][0]["actor"] = "someone-else"
+        doc["hash"] = commit_hash(doc)
+        db["commits"].replace_one({"_id": doc["_id"]}, doc)
+        assert self._names(verify_chains(db)) == {("street-a", 1)}
+
+    def test_deleting_a_commit_names_the_missing_versions(self, filled: EventStore, db: Any) -> None:
+        db["commits"].delete_one({"stream_id": "street-a", "commit_seq": 2})
+        report = verify_chains(db)
+        assert self._names(report) == {("street-a", 2)}
+        assert "missing" in str(report.problems[0])
+
+    def test_reordering_events_is_caught(self, filled: EventStore, db: Any) -> None:
+        doc = self._commit(db, "street-a", 2)
+        doc["events"].reverse()
+        db["commits"].replace_one({"_id": doc["_id"]}, doc)
+        assert ("street-a", 2) in self._names(verify_chains(db))
+
+    def test_swapping_two_commits_is_caught(self, filled: EventStore, db: Any) -> None:
+        one, four = self._commit(db, "street-a", 1), self._commit(db, "street-a", 3)
+        for a, b in ((one, four), (four, one)):
+            swapped = dict(b, _id=a["_id"], commit_seq=a["commit_seq"])
+            db["commits"].replace_one({"_id": a["_id"]}, swapped)
+        assert not verify_chains(db).ok
+
+    def test_stripping_the_hash_is_not_a_way_out(self, filled: EventStore, db: Any) -> None:
+        doc = self._commit(db, "street-a", 3)
+        doc["events"][0]["payload"]["name"] = "篡改"
+        del doc["hash"]
+        db["commits"].replace_one({"_id": doc["_id"]}, doc)
+        assert ("street-a", 4) in self._names(verify_chains(db))
+        assert ("street-a", 4) in self._names(verify_chains(db, allow_unchained=True))
+
+    def test_truncation_is_caught_against_exported_heads(self, filled: EventStore, db: Any) -> None:
+        heads = verify_chains(db).heads
+        db["commits"].delete_one({"stream_id": "street-a", "commit_seq": 3})
+        assert verify_chains(db).ok  # a shorter chain is still a valid chain on its own …
+        report = verify_chains(db, heads)  # … but not against what was exported
+        assert self._names(report) == {("street-a", 4)}
+        assert "truncated" in str(report.problems[0])
+
+    def test_a_deleted_stream_is_caught_against_exported_heads(self, filled: EventStore, db: Any) -> None:
+        heads = verify_chains(db).heads
+        db["commits"].delete_many({"stream_id": "street-b"})
+        assert self._names(verify_chains(db, heads)) == {("street-b", 1)}
+
+    def test_a_rewritten_and_rehashed_tail_is_caught_against_exported_heads(self, filled: EventStore, db: Any) -> None:
+        heads = verify_chains(db).heads
+        doc = self._commit(db, "street-a", 3)
+        doc["events"][0]["payload"]["name"] = "篡改"
+        doc["hash"] = commit_hash(doc)
+        db["commits"].replace_one({"_id": doc["_id"]}, doc)
+        assert verify_chains(db).ok  # the last link has nothing after it to contradict it
+        assert self._names(verify_chains(db, heads)) == {("street-a", 4)}
+
+    def test_new_appends_after_an_export_still_verify(self, filled: EventStore, db: Any) -> None:
+        heads = verify_chains(db).heads
+        filled.append("street-a", 4, [street_event("street-a", "五")])
+        filled.append("street-c", 0, [street_event("street-c", "丙")])
+        assert verify_chains(db, heads).ok
+

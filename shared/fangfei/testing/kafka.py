@@ -7,6 +7,8 @@ from typing import Any, Callable
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from ..bus.kafka import partitions_of
+
 
 def read_topic(bootstrap: str, topic: str, expect: int, timeout_s: float = 30.0) -> list[Any]:
     """All records of `topic` from offset 0, waiting until at least `expect` arrived."""
@@ -16,7 +18,7 @@ def read_topic(bootstrap: str, topic: str, expect: int, timeout_s: float = 30.0)
         deadline = time.monotonic() + timeout_s
         parts: set[int] | None = None
         while parts is None and time.monotonic() < deadline:
-            parts = consumer.partitions_for_topic(topic)
+            parts = partitions_of(consumer, topic) or None
             if parts is None:
                 time.sleep(0.1)
         if parts is None:

@@ -1,0 +1,129 @@
+"""`make bench`: measure the platform on this machine, each figure beside a reference that bounds
+it, and write `bench/results/<date>.json` and `docs/benchmarks.md`.
+
+    python -m bench.run            # the full run (about 25 minutes on 2 cores)
+    python -m bench.run --quick    # a smoke run of every figure on small data (about 3 minutes);
+                                   # writes to bench/results/tmp/, leaves docs/ alone
+
+Order: the service stack (Tansu + the five services as `nameko run` processes, seeded with the
+demo street) for the end-to-end figure, then the intake figure; the stack is stopped before the
+rebuild figures, which run against a broker of their own so nothing else shares the cores.
+Not part of `make test`: timings belong here, tests assert behaviour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from fangfei.clock import SHANGHAI
+from fangfei.devstack.stack import REPO_ROOT, Stack
+
+from . import auth, e2e, intake, machine, rebuilds, report
+from .common import CpuMeter, log, python_path
+
+RESULTS_DIR = os.path.join(REPO_ROOT, "bench", "results")
+DOC_PATH = os.path.join(REPO_ROOT, "docs", "benchmarks.md")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much of each figure to run; `full` is what `make bench` runs."""
+
+    budget_s: float = 28 * 60  # the acceptance limit is 30 minutes on 2 cores
+    intake_runs: int = 3
+    intake_duration_s: int = 10
+    e2e_runs: int = 3
+    e2e_base_rate: float = 5.0
+    e2e_factor: float = 10.0
+    e2e_duration_s: float = 20.0
+    e2e_hop_s: float = 8.0
+    rebuild_sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)
+    rebuild_runs: int = 3
+    stages_size: int = 100_000
+    profile_size: int = 10_000
+
+
+QUICK = Plan(budget_s=10 * 60, intake_runs=1, intake_duration_s=3, e2e_runs=1, e2e_duration_s=5, e2e_hop_s=3,
+             rebuild_sizes=(2_000, 10_000, 20_000), rebuild_runs=2, stages_size=10_000, profile_size=2_000)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.run", description="measure Fangfei on this machine")
+    parser.add_argument("--quick", action="store_true", help="small smoke run; results go to bench/results/tmp/")
+    parser.add_argument("--skip", action="append", default=[], choices=["e2e", "intake", "rebuild"],
+                        help="leave a figure out (for working on the others)")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else Plan()
+    started_wall = datetime.now(SHANGHAI)
+    t0 = time.monotonic()
+    deadline = t0 + plan.budget_s - 60
+    out_dir = os.path.join(RESULTS_DIR, "tmp") if args.quick else RESULTS_DIR
+    work_dir = os.path.join(RESULTS_DIR, "tmp", f"work-{started_wall:%Y%m%d-%H%M%S}")
+    os.makedirs(work_dir, exist_ok=True)
+    results: dict[str, Any] = {
+        "started_at": started_wall.isoformat(timespec="seconds"), "quick": args.quick, "plan": asdict(plan),
+        "machine": machine.describe(intake.wrk_version()),
+    }
+    log(f"machine: {results['machine']['cores']} cores, {results['machine']['memory_gib']} GiB; work in {work_dir}")
+    with CpuMeter({}) as idle:
+        time.sleep(3)
+    results["background_load_pct_of_one_core"] = idle.others_pct
+    if idle.others_pct > 25:
+        log(f"WARNING: other processes use {idle.others_pct:.0f} % of a core before the bench starts: "
+            "the figures will be lower than this machine can do (the report states it)")
+    try:
+        if not {"e2e", "intake"} <= set(args.skip):
+            results.update(stack_figures(plan, work_dir, args.skip))
+        if "rebuild" not in args.skip:
+            results["rebuild"] = rebuilds.measure(work_dir, list(plan.rebuild_sizes), plan.rebuild_runs, deadline,
+                                                  plan.stages_size, plan.profile_size)
+    finally:
+        results["total_seconds"] = time.monotonic() - t0
+        os.makedirs(out_dir, exist_ok=True)
+        path = os.path.join(out_dir, f"{started_wall:%Y-%m-%d}.json")
+        with open(path, "w") as fh:
+            json.dump(results, fh, ensure_ascii=False, indent=1, default=str)
+        log(f"results: {os.path.relpath(path, REPO_ROOT)} ({results['total_seconds'] / 60:.1f} min)")
+    doc = DOC_PATH if not args.quick else os.path.join(out_dir, "benchmarks.md")
+    with open(doc, "w") as fh:
+        fh.write(report.render(results, os.path.relpath(path, REPO_ROOT)))
+    log(f"report: {os.path.relpath(doc, REPO_ROOT)}")
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return 0
+
+
+def stack_figures(plan: Plan, work_dir: str, skip: list[str]) -> dict[str, Any]:
+    from fangfei.cli import seed_demo
+
+    stack = Stack(os.path.join(work_dir, "stack"), extra_env={"PYTHONPATH": python_path(), **auth.STACK_ENV})
+    log("stack: starting Tansu and the five services")
+    stack.start(timeout_s=180)
+    out: dict[str, Any] = {}
+    try:
+        seed_demo(stack.services["roster"].url)
+        stack.wait_quiet(180)
+        tokens = auth.client_tokens(stack, intake.CONNECTIONS)
+        out["auth"] = (f"bearer tokens ({auth.ROLE} of {auth.STREET}, one per client; per-token rate limit raised "
+                       "for the bench)" if tokens else "none required")
+        if "e2e" not in skip:
+            log(f"e2e: {plan.e2e_runs} runs at {plan.e2e_base_rate:g}/s and {plan.e2e_base_rate * plan.e2e_factor:g}/s")
+            out["e2e"] = e2e.measure(stack, plan.e2e_base_rate, plan.e2e_factor, plan.e2e_duration_s,
+                                     plan.e2e_hop_s, plan.e2e_runs, tokens)
+        if "intake" not in skip:
+            intake.DURATION_S = plan.intake_duration_s
+            out["intake"] = intake.measure(stack, work_dir, plan.intake_runs, tokens)
+    finally:
+        stack.stop()
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())

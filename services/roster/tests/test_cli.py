@@ -1,0 +1,137 @@
+"""`fangfei roster …` (fangfei.clients.roster_cli) against the roster service over real HTTP: what an
+office clerk types and reads at a terminal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from fangfei.clients import roster_cli
+
+from .helpers import DEMO, demo_table, edit, to_csv
+from .test_service import make_service
+from .wsgi import serving
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    with serving(make_service()) as base:
+        yield base
+
+
+def run(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> tuple[int, str, str]:
+    code = roster_cli.main(["roster", "--url", url, *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def demo(url: str, capsys: pytest.CaptureFixture[str]) -> str:
+    code, out, _ = run(capsys, url, "import", str(DEMO))
+    assert code == 0 and out.startswith("已导入 87 行：新记录 街道 1、社区 10、网格 21、人员 64")
+    return url
+
+
+def test_import_twice_says_nothing_new(demo: str, capsys) -> None:
+    assert run(capsys, demo, "import", str(DEMO))[1] == "已导入 87 行：没有新记录（名册已是如此）\n"
+
+
+def test_tree_shows_the_grid_units_and_group(demo: str, capsys) -> None:
+    code, out, _ = run(capsys, demo, "tree", "longgang", "--at", "2026-03-14T10:00")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "龙岗街道（longgang）  时点 2026-03-14T10:00:00+08:00"
+    assert lines[1] == "一级网格 龙岗街道一级网格 [longgang-l1] 网格长：街道网格长甲01"
+    assert "  二级网格 马岗社区二级网格 [magang-l2] 网格长：社区网格长乙01；网格员：社区书记庚01；联络员：联络员丁01；社区书记：社区书记庚01" in lines
+    assert "  龙岗派出所 [longgang-pcs] 负责行业：—；联系人：联系人己05 139-0000-0056" in lines
+    assert "领导小组：龙岗街道打击非法集资专项行动领导小组（办公室：公共服务办）" in lines
+
+
+def test_who_is_responsible_by_place_and_sector_in_chinese(demo: str, capsys) -> None:
+    code, out, _ = run(capsys, demo, "who-is-responsible", "longgang", "--community", "magang", "--sector", "房地产")
+    assert code == 0
+    assert out.splitlines() == [
+        "按网格：三级网格 马岗社区第01网格 [magang-l3-01] → 网格长丙01（magang-l3-01-chief）",
+        "按行业「房地产」：成员单位 城市管理办 → 联系人己02（longgang-csgl-contact）",
+    ]
+    _, out, _ = run(capsys, demo, "who-is-responsible", "longgang", "--sector", "consulting")
+    assert out.splitlines()[1] == "  说明：行业「咨询服务」未指定负责的成员单位；转领导小组办公室（公共服务办）"
+
+
+def test_assign_chief_from_a_date_routes_by_the_time_of_the_clue(demo: str, capsys) -> None:
+    code, out, _ = run(capsys, demo, "assign-chief", "longgang", "magang-l3-01", "magang-l3-01-chief-b",
+                       "--from", "2026-03-01", "--name", "网格长丙11", "--actor", "clerk-07")
+    assert (code, out) == (0, "已记录：新记录 人员 1、网格长任命 1\n")
+    _, before, _ = run(capsys, demo, "who-is-responsible", "longgang", "--community", "magang",
+                       "--at", "2026-02-28T23:59:59")
+    _, after, _ = run(capsys, demo, "who-is-responsible", "longgang", "--community", "magang", "--at", "2026-03-01")
+    assert "网格长丙01" in before and "网格长丙11" in after
+    code, out, _ = run(capsys, demo, "vacate", "longgang", "magang-l3-01", "--from", "2026-03-10")
+    assert (code, out) == (0, "已记录：新记录 网格长空缺 1\n")
+    _, out, _ = run(capsys, demo, "who-is-responsible", "longgang", "--community", "magang")
+    assert out.splitlines() == ["按网格：二级网格 马岗社区二级网格 [magang-l2] → 社区网格长乙01（magang-l2-chief）",
+                                "  说明：马岗社区第01网格（3级网格）网格长空缺"]
+
+
+def test_register_a_unit_by_its_chinese_labels(demo: str, capsys) -> None:
+    code, out, _ = run(capsys, demo, "register-unit", "longgang", "longgang-jrb", "--name", "金融办", "--kind", "其他单位",
+                       "--sectors", "投融资、咨询服务", "--from", "2026-03-01")
+    assert (code, out) == (0, "已记录：新记录 成员单位 1、负责行业 1\n")
+    run(capsys, demo, "assign-role", "longgang", "jrb-01", "--role", "成员单位联系人", "--unit", "longgang-jrb",
+        "--from", "2026-03-01", "--name", "联系人己99")
+    _, out, _ = run(capsys, demo, "who-is-responsible", "longgang", "--sector", "投融资")
+    assert out == "按行业「投融资」：成员单位 金融办 → 联系人己99（jrb-01）\n"
+    code, out, _ = run(capsys, demo, "end-role", "longgang", "jrb-01", "--role", "成员单位联系人", "--unit", "longgang-jrb",
+                       "--until", "2026-03-05")
+    assert (code, out) == (0, "已记录：新记录 离任 1\n")
+    code, out, _ = run(capsys, demo, "assign-sectors", "longgang", "longgang-jrb", "--sectors", "咨询服务",
+                       "--from", "2026-03-06")
+    assert code == 0
+    code, out, _ = run(capsys, demo, "leading-group", "longgang", "--office-unit", "longgang-jrb")
+    assert code == 0
+
+
+def test_export_then_import_the_file_changes_nothing(demo: str, capsys, tmp_path: Path) -> None:
+    for name, kind in (("名册.xlsx", "street"), ("网格员.csv", "网格员名单"), ("领导小组.xlsx", "领导小组名单")):
+        target = tmp_path / name
+        code, out, _ = run(capsys, demo, "export", str(target), "--street", "longgang", "--list", kind)
+        assert code == 0 and out.startswith("已导出") and target.stat().st_size > 0
+        code, out, _ = run(capsys, demo, "import", str(target), "--street", "longgang")
+        assert (code, out.endswith("没有新记录（名册已是如此）\n")) == (0, True)
+    assert (tmp_path / "网格员.csv").read_bytes().startswith("\ufeff序号".encode())
+
+
+def test_a_refused_import_prints_every_row_and_exits_1(demo: str, capsys, tmp_path: Path) -> None:
+    table = demo_table()
+    edit(table, 3, 网格层级="4")
+    edit(table, 5, 任职起始="2025-01-01")
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(to_csv(table))
+    code, out, err = run(capsys, demo, "import", str(bad))
+    assert (code, out) == (1, "")
+    assert err.splitlines() == ["名册有 2 行有误，未导入任何数据", "  第 3 行：网格层级「4」无效：应为 1、2 或 3",
+                                "  第 5 行：任职起始「2025-01-01」无效：须为带时区的时间，如 2025-01-01T00:00:00+08:00"]
+
+
+def test_refusals_and_an_unreachable_service_exit_nonzero(demo: str, capsys) -> None:
+    code, _, err = run(capsys, demo, "assign-chief", "longgang", "nowhere", "p", "--from", "2026-03-01")
+    assert (code, err) == (1, "未找到：网格 nowhere\n")
+    code, _, err = run(capsys, demo, "who-is-responsible", "longgang")
+    assert (code, err) == (1, "须给出 --community、--grid 或 --sector\n")
+    code, _, err = run(capsys, "http://127.0.0.1:9", "tree", "longgang")
+    assert code == 2 and err.startswith("无法连接名册服务 http://127.0.0.1:9")
+
+
+def test_a_label_that_is_not_in_the_vocabulary_is_refused_before_asking(demo: str, capsys) -> None:
+    with pytest.raises(SystemExit):
+        roster_cli.main(["roster", "--url", demo, "register-unit", "longgang", "u", "--name", "银行", "--kind", "银行"])
+    assert "单位类型「银行」无效" in capsys.readouterr().err
+
+
+def test_json_output_is_the_service_answer(demo: str, capsys) -> None:
+    code, out, _ = run(capsys, demo, "--json", "who-is-responsible", "longgang", "--grid", "magang-l2")
+    assert code == 0
+    assert json.loads(out)["grid"]["person_id"] == "magang-l2-chief"

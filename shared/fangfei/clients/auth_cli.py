@@ -1,0 +1,126 @@
+"""`fangfei token …` and `fangfei keys …`: issue bearer tokens and manage the key directory.
+
+    fangfei token issue --role grid_staff --street longgang --community magang --person P --ttl 3600
+    fangfei keys rotate            # new signing key; the previous public key stays accepted
+    fangfei keys rotate --data     # new master key for reporter data (old ones still unwrap)
+    fangfei keys retire <kid>      # stop accepting tokens of an old signing key
+    fangfei keys list
+
+The key directory is FANGFEI_AUTH_KEYS_DIR (default var/keys), or --keys-dir. `token issue`
+prints only the token on stdout (so `TOKEN=$(fangfei token issue …)` works) and a summary of
+its claims on stderr; the token is not logged anywhere."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+from ..auth.config import AuthSettings
+from ..auth.keys import MissingKey, TokenKeys, ensure_keys, list_keys, retire_token_key, rotate_data_key, rotate_token_key
+from ..auth.roles import ROLES
+from ..auth.tokens import AuthError, claims_for, sign
+
+
+def _settings(args: argparse.Namespace) -> AuthSettings:
+    base = AuthSettings.from_env()
+    return AuthSettings(**{**base.__dict__, "keys_dir": args.keys_dir or base.keys_dir})
+
+
+def _csv(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def cmd_token_issue(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    kw: dict[str, Any] = dict(subject=args.person, role=args.role, street=args.street or "",
+                              community=args.community or "", streets=_csv(args.streets), sectors=_csv(args.sectors),
+                              ttl_s=args.ttl)
+    try:
+        claims = claims_for(settings=settings, **kw)
+        token = sign(TokenKeys(settings.keys_dir), claims)
+    except AuthError as exc:
+        print(f"cannot issue: {exc.message} ({exc.code}); role {args.role} needs "
+              f"{_needs(args.role)}", file=sys.stderr)
+        return 2
+    except MissingKey as exc:
+        print(f"cannot issue: {exc}", file=sys.stderr)
+        return 2
+    expires = datetime.fromtimestamp(claims["exp"], timezone.utc).isoformat()
+    summary = {k: v for k, v in claims.items() if k not in ("iat", "exp", "jti", "iss", "aud")}
+    print(f"# {ROLES[args.role]} · expires {expires} · {json.dumps(summary, ensure_ascii=False)}", file=sys.stderr)
+    print(token)
+    return 0
+
+
+def _needs(role: str) -> str:
+    from ..auth.roles import REQUIRED_CLAIMS
+
+    needed = REQUIRED_CLAIMS[role]
+    return ", ".join(f"--{c}" for c in needed) if needed else "no street or community"
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    keys_dir = _settings(args).keys_dir
+    if args.data:
+        print(f"new data master key {rotate_data_key(keys_dir)} in {keys_dir}/data (older keys kept to unwrap)")
+    else:
+        kid = rotate_token_key(keys_dir, keep=args.keep)
+        print(f"new signing key {kid}; verification keys now: {', '.join(list_keys(keys_dir)['tokens']['kids'])}")
+        print("services pick it up within seconds; tokens signed before stay valid until they expire")
+    return 0
+
+
+def cmd_keys_retire(args: argparse.Namespace) -> int:
+    keys_dir = _settings(args).keys_dir
+    if not retire_token_key(keys_dir, args.kid):
+        print(f"{args.kid}: not found, or the active signing key (rotate first)", file=sys.stderr)
+        return 1
+    print(f"retired {args.kid}: its tokens are refused within a minute")
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    print(json.dumps(list_keys(_settings(args).keys_dir), indent=2))
+    return 0
+
+
+def cmd_keys_init(args: argparse.Namespace) -> int:
+    keys_dir = _settings(args).keys_dir
+    print(("created keys in " if ensure_keys(keys_dir) else "keys already present in ") + keys_dir)
+    return 0
+
+
+def _keys_dir_arg(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--keys-dir", help="key directory (default FANGFEI_AUTH_KEYS_DIR or var/keys)")
+    return parser
+
+
+def register(subparsers: Any) -> None:
+    """Add `token` and `keys` to the `fangfei` command line."""
+    token = subparsers.add_parser("token", help="issue bearer tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    iss = _keys_dir_arg(token_sub.add_parser("issue", help="print a signed token for a person and role"))
+    iss.add_argument("--role", required=True, choices=sorted(ROLES))
+    iss.add_argument("--person", required=True, help="the person's roster id (the token subject, the actor)")
+    iss.add_argument("--street", help="the person's street (grid staff, community and street offices)")
+    iss.add_argument("--community", help="the person's community (grid staff, community offices)")
+    iss.add_argument("--streets", help="member units: comma-separated streets served")
+    iss.add_argument("--sectors", help="member units: comma-separated sectors answered for")
+    iss.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default 3600, max 8 h)")
+    iss.set_defaults(func=cmd_token_issue)
+
+    keys = subparsers.add_parser("keys", help="manage token and data keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    rot = _keys_dir_arg(keys_sub.add_parser("rotate", help="new signing key (with --data: a new data master key)"))
+    rot.add_argument("--data", action="store_true", help="rotate the master key of reporter data instead")
+    rot.add_argument("--keep", type=int, default=2, help="verification keys kept, the new one included (default 2)")
+    rot.set_defaults(func=cmd_keys_rotate)
+    ret = _keys_dir_arg(keys_sub.add_parser("retire", help="stop accepting tokens signed by an old key"))
+    ret.add_argument("kid")
+    ret.set_defaults(func=cmd_keys_retire)
+    _keys_dir_arg(keys_sub.add_parser("list", help="kids in the key directory (no key material)")).set_defaults(
+        func=cmd_keys_list)
+    _keys_dir_arg(keys_sub.add_parser("init", help="create keys if there are none")).set_defaults(func=cmd_keys_init)
