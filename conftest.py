@@ -3,7 +3,12 @@
 nameko code runs on eventlet, so sockets are patched before anything imports them (nameko's own
 test tools expect this). Integration fixtures start a real Tansu broker on a free loopback port."""
 
+import os
 import warnings
+
+# trio (a selenium dependency) registers a hypothesis plugin that cannot import once eventlet has
+# patched the socket module; the plugin is for trio's own tests, not ours.
+os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
