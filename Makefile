@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 help:
 	@echo "make run    - the whole platform, embedded (Tansu + litemongo), seeded with the demo street"
 	@echo "make test   - install everything and run all tests (unit, contract, integration)"
-	@echo "make bench  - measure speed and scale on this machine (~25 min): bench/results/, docs/benchmarks.md"
+	@echo "make bench  - measure speed and scale on this machine (28-minute budget): bench/results/, docs/benchmarks.md"
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Fangfei needs Python 3.11")'
@@ -28,11 +28,14 @@ run: install
 test: install tools
 	$(BIN)/python -m pytest
 
-# promtool and amtool for the alert-rule and routing tests (Debian packages; CI runs as root).
+# promtool and amtool for the alert-rule and routing tests; Debian's Chromium and its driver for the
+# console's browser tests (Debian packages; CI runs as root).
 .PHONY: tools
 tools:
 	@command -v promtool >/dev/null && command -v amtool >/dev/null || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus prometheus-alertmanager)
+	@test -x /usr/bin/chromium && test -x /usr/bin/chromedriver || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver)
 
 test-unit: install
 	$(BIN)/python -m pytest -m "not integration"

@@ -35,3 +35,14 @@ def client_tokens(stack: Stack, count: int) -> list[str]:
         raise RuntimeError("intake requires a bearer token, but the stack has no key directory")
     minter = TokenMinter(keys_dir)
     return [minter.token(ROLE, street=STREET, person=f"bench-client-{i:02d}", ttl_s=3 * 3600) for i in range(count)]
+
+
+def seed_token(stack: Stack) -> str | None:
+    """A district-office token for the roster import (`fangfei seed-demo` is an office's command);
+    None when the stack has no key directory (a platform without access control)."""
+    keys_dir = getattr(stack, "keys_dir", None)
+    if not keys_dir:
+        return None
+    from fangfei.testing.auth import TokenMinter
+
+    return TokenMinter(keys_dir).token("district_office", street="", person="bench-seed", ttl_s=600)

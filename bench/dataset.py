@@ -11,10 +11,15 @@ One history is a sequence of clues across three streets; each clue gives one `cl
 chief, sometimes to level 2 or 1, and now and then to the district office (level 4, no
 assignee, with a routing note) as a vacancy does. Names and ids are synthetic.
 
-A ledger added later slots in by adding a generator for each event type it consumes to
-`GENERATORS` (and, if it is a new producer, the producer in `PRODUCER`): `history()` refuses to
-build a dataset that leaves a consumed type without one, so a ledger cannot be benchmarked on
-events it never sees.
+Every other event type the ledgers consume (case lifecycle, enterprise risk, obligations, the
+record types of the ten ledgers…) is generated from its own registered schema (`from_schema`):
+a value for each field that its validators accept, the clue's ids where a field names one
+(`case_id`, `clue_id`, `community_id`, …), then the platform's `validate_payload` gives the
+canonical payload. One clue then brings its report, its case and one more event, the consumed
+types taken in turn, so every ledger folds its share and a ledger added later is covered without
+touching this file. `GENERATORS` holds the hand-written, realistic generators; `from_schema`
+refuses (LookupError) a type whose schema it cannot satisfy, naming it, so a ledger cannot be
+benchmarked on events it never sees.
 """
 
 from __future__ import annotations
@@ -54,8 +59,23 @@ REGISTER_WINDOW = timedelta(hours=4)  # escalation/domain/deadlines.py: the same
 HISTORY_START = datetime(2025, 1, 1, tzinfo=SHANGHAI)
 HISTORY_SPAN = timedelta(days=365)
 
-# Which service's topic carries each event type (topics are `<service>.events`).
+# Which service's topic carries each event type (topics are `<service>.events`); the others are
+# asked of the ledger service itself (`producer_of`), which decides which topic it consumes.
 PRODUCER: dict[str, str] = {"clue.reported": "intake", "case.opened": "escalation"}
+
+
+def producer_of(event_type: str) -> str:
+    if event_type in PRODUCER:
+        return PRODUCER[event_type]
+    from services.ledger import service as ledger_service  # the consumer decides where it reads
+
+    source_of = getattr(ledger_service, "_source_of", None)
+    if source_of is not None:
+        return str(source_of(event_type))
+    from fangfei.events.registry import REGISTRY
+
+    module = REGISTRY._get(event_type).schemas[REGISTRY.latest_version(event_type)].__module__
+    return module.rsplit(".", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -149,6 +169,119 @@ def case_opened(c: dict[str, Any]) -> dict[str, Any]:
     return envelope
 
 
+# -- any other consumed type, from its schema -----------------------------------------------------
+FILLER = "示例文字：网格排查发现的情况说明"
+
+
+def _hints(c: dict[str, Any]) -> dict[str, Any]:
+    """Values for fields that name something the clue already has, so events of one clue link up."""
+    return {
+        "case_id": c["clue_id"], "clue_id": c["clue_id"], "community_id": c["community"],
+        "street_id": c["street"], "credit_code": f"91000000MA{c['i'] % 10 ** 8:08d}",
+        "grid_id": f"{c['community']}-l3-01", "person_id": f"{c['community']}-l3-01-chief",
+        "assignee_person_id": f"{c['community']}-l3-01-chief", "record_id": c["clue_id"][:24],
+    }
+
+
+def _accepts(field: Any, value: Any) -> bool:
+    from marshmallow import ValidationError
+
+    try:
+        field.deserialize(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def _value(name: str, field: Any, c: dict[str, Any], rng: random.Random) -> Any:
+    from marshmallow import fields as mf
+    from marshmallow import validate as mv
+
+    hint = _hints(c).get(name)
+    if hint is not None and _accepts(field, hint):
+        return hint
+    one_of = next((v for v in field.validators if isinstance(v, mv.OneOf)), None)
+    if one_of is not None:
+        return rng.choice(list(one_of.choices))
+    at = c["reported"] + timedelta(hours=rng.randrange(1, 72))
+    if isinstance(field, (mf.AwareDateTime, mf.DateTime)):
+        return at.isoformat()
+    if isinstance(field, mf.Date):
+        return at.date().isoformat()
+    if isinstance(field, mf.Boolean):
+        return rng.random() < 0.3
+    if isinstance(field, mf.Integer):
+        rng_v = next((v for v in field.validators if isinstance(v, mv.Range)), None)
+        lo = int(rng_v.min) if rng_v is not None and rng_v.min is not None else 0
+        hi = int(rng_v.max) if rng_v is not None and rng_v.max is not None else lo + 1000
+        return rng.randint(lo, min(hi, lo + 1000))
+    if isinstance(field, mf.List):
+        length = next((v for v in field.validators if isinstance(v, mv.Length)), None)
+        count = max(1, (length.min or 1) if length is not None else 1)
+        return [_value(name, field.inner, c, rng) for _ in range(count)]
+    if isinstance(field, mf.Nested):
+        return _payload(field.schema, c, rng)
+    if isinstance(field, mf.String):
+        timelike = name.endswith(("_at", "deadline", "_time")) or name in ("at", "deadline", "due")
+        datelike = name.endswith(("_on", "_date")) or name in ("date", "month")
+        candidates = [at.isoformat()] if timelike else [at.date().isoformat()] if datelike else []
+        candidates += [f"{name.replace('_', '-')}-{c['i']:07d}", uuid.UUID(int=rng.getrandbits(128)).hex, FILLER]
+        for candidate in candidates:
+            if _accepts(field, candidate):
+                return candidate
+        length = next((v for v in field.validators if isinstance(v, mv.Length)), None)
+        if length is not None:
+            return (FILLER * 10)[: max(length.min or 1, min(length.max or 20, 20))]
+    raise LookupError(f"no value for field {name} ({type(field).__name__})")
+
+
+def _payload(schema: Any, c: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, field in schema.fields.items():
+        if field.dump_only:
+            continue
+        if field.required or rng.random() < 0.5:
+            out[field.data_key or name] = _value(name, field, c, rng)
+    return out
+
+
+def from_schema(event_type: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A generator for `event_type` cut from its registered schema (see the module docstring).
+    A case.* event goes on the clue's case stream, after case.opened; any other on its own."""
+    from fangfei.events.registry import REGISTRY
+
+    version = REGISTRY.latest_version(event_type)
+    schema = REGISTRY._get(event_type).schemas[version]()
+    kind = event_type.split(".")[0].replace("_", "")
+
+    def make(c: dict[str, Any]) -> dict[str, Any]:
+        rng = random.Random(f"{event_type}:{c['i']}")
+        errors: Any = None
+        for _ in range(5):
+            try:
+                payload = REGISTRY.validate_payload(event_type, version, _payload(schema, c, rng))
+                break
+            except Exception as exc:  # EventError: try other values (cross-field rules), then refuse
+                errors = getattr(exc, "messages", exc)
+        else:
+            raise LookupError(f"bench/dataset.py cannot generate a valid {event_type} from its schema ({errors}): "
+                              "add a generator for it to GENERATORS")
+        on_case = kind == "case"
+        at = c["reported"] + c["routed_after"] + timedelta(minutes=5 + c["i"] % 600)
+        return {
+            "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "type": event_type,
+            "schema_version": version,
+            "stream_id": f"case-{c['clue_id']}" if on_case else f"{kind}-{uuid.UUID(int=rng.getrandbits(128)).hex}",
+            "stream_version": 2 if on_case else 1, "street_id": c["street"],
+            "occurred_at": to_iso(at), "recorded_at": to_iso(at),
+            "actor": "system:escalation" if on_case else c["reporter"],
+            "correlation_id": c["clue_event_id"], "causation_id": c["case_event_id"] if on_case else "",
+            "payload": payload,
+        }
+
+    return make
+
+
 # Event type → how to cut its envelope from a clue's facts. A ledger consuming a new type adds it here.
 GENERATORS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "clue.reported": clue_reported,
@@ -164,7 +297,7 @@ def consumed_types() -> list[str]:
 
 
 def topics_for(types: list[str], prefix: str = "") -> list[str]:
-    return sorted({f"{prefix}{PRODUCER[t]}.events" for t in types})
+    return sorted({f"{prefix}{producer_of(t)}.events" for t in types})
 
 
 def _payload_defaults(envelope: dict[str, Any]) -> dict[str, Any]:
@@ -177,25 +310,30 @@ def _payload_defaults(envelope: dict[str, Any]) -> dict[str, Any]:
 
 
 def history(n_events: int, seed: int = 20260314) -> Iterator[Record]:
-    """`n_events` records: n/k clues, each with one event of each of the k consumed types, in the
-    order of `GENERATORS` (a clue's report before its case). Same seed, same bytes."""
+    """Exactly `n_events` records. Each clue brings its `clue.reported`, its `case.opened` and, when
+    the ledgers consume more types, one event of the next of them in turn (a clue's report first).
+    Same seed, same bytes."""
     types = consumed_types()
-    missing = [t for t in types if t not in GENERATORS or t not in PRODUCER]
-    if missing:
-        raise LookupError(f"bench/dataset.py has no generator for {', '.join(missing)}: add one to GENERATORS")
-    makers = [(t, make) for t, make in GENERATORS.items() if t in types]
+    core = [t for t in GENERATORS if t in types]
+    others = [t for t in types if t not in core]
+    makers = {t: GENERATORS.get(t) or from_schema(t) for t in types}
+    per_clue = len(core) + (1 if others else 0)
     rng = random.Random(seed)
-    n_clues = n_events // len(makers)
+    n_clues = max(1, -(-n_events // per_clue))
     defaults: dict[str, dict[str, Any]] = {}
+    sent = 0
     for i in range(n_clues):
         c = _clue(rng, i, n_clues)
-        for event_type, make in makers:
-            envelope = make(c)
+        for event_type in core + ([others[i % len(others)]] if others else []):
+            if sent == n_events:
+                return
+            envelope = makers[event_type](c)
             if event_type not in defaults:
                 defaults[event_type] = _payload_defaults(envelope)
             if defaults[event_type]:
                 envelope["payload"] = {**defaults[event_type], **envelope["payload"]}
-            yield Record(PRODUCER[event_type], envelope["stream_id"].encode(), _encode(envelope))
+            yield Record(producer_of(event_type), envelope["stream_id"].encode(), _encode(envelope))
+            sent += 1
 
 
 def check_sample(records: list[Record]) -> None:

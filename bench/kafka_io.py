@@ -52,9 +52,11 @@ def publish(bootstrap: str, records: Iterable[Record], prefix: str) -> int:
     return sent
 
 
-def records(bootstrap: str, topics: list[str], expect: int, timeout_s: float = 600.0) -> Iterator[Any]:
+def records(bootstrap: str, topics: list[str], expect: int, timeout_s: float = 1500.0) -> Iterator[Any]:
     """Every record of `topics` from offset 0, until `expect` were read (all of them: the bench
-    published exactly that many). Partitions are assigned directly: no group join to wait for."""
+    published exactly that many). Partitions are assigned directly: no group join to wait for.
+    The timeout covers the whole read, which runs at the pace of whatever consumes the records
+    (a 1M-event rebuild on a loaded 2-core machine reads for several minutes)."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="fangfei-bench-reader", **CONSUMER_SETTINGS)
     try:
         tps = []

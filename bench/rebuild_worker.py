@@ -13,10 +13,15 @@ Modes (each prints one JSON object on stdout):
   store file. Times each stage; then, unless `--no-insert-ref`, reads the rows back and
   inserts them with plain `insert_many` into another fresh file: the raw insert rate of the
   store on the very same rows (the second reference).
+- `rebuild-proposed`: the same rebuild with the decoder of the proposed platform change (one
+  schema instance per type, reused: `cached_schema_decoder`), so the doc can show the measured
+  effect of the change, not a projection.
 - `profile`: the `rebuild` mode under cProfile; reports where the time goes, by layer.
 - `stages`: the records are read into memory first, then each step is timed alone on them
   (JSON only, validated decode as shipped, validated decode with reused schema instances (the
-  change proposed in docs/benchmarks.md), plan+fold, insert): the breakdown behind the ratios.
+  change proposed in docs/benchmarks.md), plan+fold, insert), plus what the same rows cost written
+  straight into SQLite in one transaction per batch (`executemany`): the write rate the embedded
+  file itself allows, to tell litemongo's per-document cost from the disk's.
 """
 
 from __future__ import annotations
@@ -102,7 +107,11 @@ def _open(work: str, name: str) -> tuple[Any, Any, str]:
 
 
 def _collections() -> list[str]:
-    return sorted({c for ledger in LEDGERS.values() for c in ledger.collections})
+    """Everything a rebuild writes: the ledgers and the read models refilled with them."""
+    from services.ledger import ledgers
+
+    every = getattr(ledgers, "all_collections", None)
+    return sorted(every()) if every else sorted({c for ledger in LEDGERS.values() for c in ledger.collections})
 
 
 def run_consume(args: argparse.Namespace, decode_json: bool) -> dict[str, Any]:
@@ -117,11 +126,11 @@ def run_consume(args: argparse.Namespace, decode_json: bool) -> dict[str, Any]:
     return {"events": count, "seconds": seconds, "rate": count / seconds, "base_rss_kb": base, "peak_rss_kb": rss_kb()}
 
 
-def run_rebuild(args: argparse.Namespace) -> dict[str, Any]:
+def run_rebuild(args: argparse.Namespace, decode: Callable[[bytes], Event] = decode_event) -> dict[str, Any]:
     client, db, path = _open(args.work, "rebuild")
     base = current_rss_kb()
     try:
-        stream = Timed(kafka_io.records(args.bootstrap, _topics(args), args.events), decode_event)
+        stream = Timed(kafka_io.records(args.bootstrap, _topics(args), args.events), decode)
         started = time.perf_counter()
         report = rebuild(db, stream)
         finished = time.perf_counter()
@@ -201,8 +210,18 @@ def run_profile(args: argparse.Namespace) -> dict[str, Any]:
         "profiled_seconds": total,
         "layers": {k: v / total for k, v in sorted(layers.items(), key=lambda kv: -kv[1])},
         "top_tottime": [{"function": name, "share": tt / total} for tt, name in top[:15]],
-        "cumulative_text": buf.getvalue(),
+        "cumulative_text": strip_paths(buf.getvalue()),
     }
+
+
+def strip_paths(text: str) -> str:
+    """The profile text without this machine's directories (the results file is committed):
+    paths become relative to the checkout, the site-packages or the standard library."""
+    import re
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    text = re.sub(r"/[^\s:()]*?/(?:lib/python3\.\d+/site-packages|site-packages|lib/python3\.\d+)/", "", text)
+    return text.replace(root + os.sep, "")
 
 
 def _layer(filename: str) -> str:
@@ -306,14 +325,46 @@ def run_stages(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         client.close()
         shutil.rmtree(path, ignore_errors=True)
+    sqlite_s = sqlite_batches(args.work, by_collection)
     us = lambda s: s / n * 1e6  # noqa: E731
     return {
         "events": n, "rows": len(rows),
         "us_per_event": {
             "json_loads": us(json_s), "decode_event": us(decode_s), "decode_event_reused_schemas": us(cached_s),
-            "plan_fold": us(fold_s), "insert": us(insert_s),
+            "plan_fold": us(fold_s), "insert": us(insert_s), "sqlite_executemany": us(sqlite_s),
         },
     }
+
+
+def sqlite_batches(work: str, by_collection: dict[str, list[dict[str, Any]]]) -> float:
+    """Seconds to write the rows as JSON text into a plain SQLite table (WAL, synchronous=NORMAL,
+    as litemongo opens its files), one `executemany` and one commit per batch of INSERT_BATCH.
+    Not a store the platform could use as is (no queries, no indexes): the floor under any
+    store kept in an embedded SQLite file, for the "what would be needed" of the doc."""
+    import sqlite3
+
+    path = os.path.join(work, "sqlite-ref.db")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        started = time.perf_counter()
+        for collection, docs in by_collection.items():
+            conn.execute(f'CREATE TABLE "{collection}" (id TEXT PRIMARY KEY, doc TEXT)')
+            for start in range(0, len(docs), INSERT_BATCH):
+                with conn:
+                    conn.executemany(f'INSERT INTO "{collection}" VALUES (?, ?)',
+                                     [(d["_id"], json.dumps(d, ensure_ascii=False, default=str))
+                                      for d in docs[start:start + INSERT_BATCH]])
+        return time.perf_counter() - started
+    finally:
+        conn.close()
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
 
 
 def _topics(args: argparse.Namespace) -> list[str]:
@@ -322,7 +373,7 @@ def _topics(args: argparse.Namespace) -> list[str]:
 
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.rebuild_worker")
-    parser.add_argument("mode", choices=["consume", "consume-json", "rebuild", "profile", "stages"])
+    parser.add_argument("mode", choices=["consume", "consume-json", "rebuild", "rebuild-proposed", "profile", "stages"])
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--prefix", required=True)
     parser.add_argument("--events", type=int, required=True)
@@ -336,6 +387,8 @@ def main(argv: Iterable[str] | None = None) -> int:
         result = run_consume(args, decode_json=True)
     elif args.mode == "rebuild":
         result = run_rebuild(args)
+    elif args.mode == "rebuild-proposed":
+        result = run_rebuild(args, cached_schema_decoder())
     elif args.mode == "profile":
         result = run_profile(args)
     else:

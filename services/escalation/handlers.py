@@ -94,7 +94,8 @@ def make_event(change: Change, stream_id: str, street_id: str, actor: str, clock
 
 
 def _actor(by: str) -> str:
-    return f"person:{by}" if by else ACTOR
+    """The envelope actor: the person of the caller's token (their roster id), as in every service."""
+    return by or ACTOR
 
 
 def context_for(deps: Deps, case: Case) -> Context:
@@ -146,6 +147,37 @@ def open_case(deps: Deps, clue: Event) -> Event | None:
                           address=p.get("address", ""), clue_id=case_id, case_id=case_id, score=assessment.score,
                           suggested_tag=assessment.tag, cause=clue)
     return result
+
+
+ROSTER_CHANGES = frozenset({"roster.community_registered", "roster.grid_registered", "roster.chief_assigned"})
+
+
+def reroute_waiting(deps: Deps, street_id: str) -> list[Event]:
+    """Route again the street's cases that went to nobody because their community was not in our
+    roster copy when the clue came (「不在名册中」: the roster events had not reached us yet).
+
+    Only a case still waiting for registration moves (nobody has acted on it); it is routed as the
+    roster now says for the time the clue was found, recorded as `case.rerouted` at the version
+    that was read. Idempotent: a case whose route would not change records nothing, so redelivered
+    roster events and replays add nothing."""
+    recorded: list[Event] = []
+    for doc in projections.cases_awaiting_roster(deps.store.db, street_id):
+        case, events = get_case(deps.store, doc["_id"])
+        if case is None or case.status != "reported" or case.assignee_person_id:
+            continue
+        route = deps.roster.route(case.street_id, case.community_id, at_of(case.found_at))
+        if not route.person_id:
+            continue  # still nobody to route to: stays with the district office
+        change = Change("case.rerouted", {
+            "case_id": case.case_id, "from_level": case.level, "level": route.level, "grid_id": route.grid_id,
+            "assignee_person_id": route.person_id, "routing_note": _clip(route.note),
+            "at": deps.clock.now().astimezone(SHANGHAI).isoformat()})
+        try:
+            _, new = record_changes(deps, case, events, [change], ACTOR)
+        except ConcurrencyConflict:
+            continue  # someone acted on it meanwhile: it is theirs now
+        recorded.extend(new)
+    return recorded
 
 
 # -- enterprises -------------------------------------------------------------------------------
@@ -364,10 +396,14 @@ def list_obligations(deps: Deps, street_id: str, start: datetime, end: datetime,
     return out
 
 
-def submit_obligation(deps: Deps, street_id: str, oid: str, by: str, summary: str) -> dict[str, Any]:
-    """Record a report (on time or late); refused if it was already submitted."""
+def submit_obligation(deps: Deps, street_id: str, oid: str, by: str, summary: str,
+                      community: str | None = None) -> dict[str, Any]:
+    """Record a report (on time or late); refused if it was already submitted. `community`: the
+    caller's own community when it may report for nothing else (another unit's report is a 404)."""
     ob = parse_obligation_id(oid, campaigns_of(deps, street_id))
     unit_kind = "street" if ob.kind == "sweep" else "community"
+    if community is not None and ob.unit_id != community:
+        raise NotFoundError(f"报送义务 {oid}")
     if unit_kind == "street" and ob.unit_id != street_id:
         raise NotFoundError(f"报送义务 {oid}")
     if unit_kind == "community" and deps.roster.communities.get(ob.unit_id, {}).get("street_id") != street_id:

@@ -29,6 +29,7 @@ from fangfei.events.registry import event_from_dict
 from .domain.case import Case, at_of, fold
 from .domain.enterprise import Enterprise, fold_enterprise
 from .domain.obligations import Obligation, fold_obligation
+from .domain.vocabulary import DISTRICT_LEVEL
 
 CASES = "case_index"
 ENTERPRISES = "enterprise_index"
@@ -76,6 +77,8 @@ def case_doc(case: Case) -> dict[str, Any]:
         "rule": clk.rule if clk is not None else "", "deadline": clk.as_dict()["deadline"] if clk is not None else "",
         "leader_person_id": case.leader_person_id, "supervised": bool(case.supervision),
         "abnormal": case.abnormal, "risk_tag": case.risk.get("suggested_tag", ""),
+        # routed to nobody because its community was not in our roster copy yet (handlers.reroute_waiting)
+        "awaiting_roster": case.status == "reported" and case.level == DISTRICT_LEVEL and not case.assignee_person_id,
         "risk_score": case.risk.get("score", 0), "outcome": case.outcome, "opened_at": case.opened_at,
     }
 
@@ -172,12 +175,18 @@ def catch_up(store: ServiceStore, pause: Callable[[], None] = lambda: None, batc
 
 # -- queries -----------------------------------------------------------------------------------
 
+def cases_awaiting_roster(db: Any, street_id: str) -> list[dict[str, Any]]:
+    return [d for d in db[CASES].find({"street_id": street_id}) if d.get("awaiting_roster")]
+
+
 def open_cases(db: Any) -> list[dict[str, Any]]:
     return list(db[CASES].find({"open": True}))
 
 
-def cases_of_street(db: Any, street_id: str) -> list[dict[str, Any]]:
-    return sorted(db[CASES].find({"street_id": street_id}), key=lambda d: (d.get("opened_at", ""), d["_id"]))
+def cases_of_street(db: Any, street_id: str | None) -> list[dict[str, Any]]:
+    """The cases of one street, or of every street (None: district-wide readers)."""
+    flt = {"street_id": street_id} if street_id is not None else {}
+    return sorted(db[CASES].find(flt), key=lambda d: (d.get("opened_at", ""), d["_id"]))
 
 
 def enterprises_with_code(db: Any, credit_code: str) -> list[dict[str, Any]]:
@@ -188,8 +197,10 @@ def enterprises_with_plans(db: Any) -> list[dict[str, Any]]:
     return list(db[ENTERPRISES].find({"has_plan": True}))
 
 
-def enterprises_of_street(db: Any, street_id: str) -> list[dict[str, Any]]:
-    return sorted(db[ENTERPRISES].find({"street_id": street_id}), key=lambda d: d["credit_code"])
+def enterprises_of_street(db: Any, street_id: str | None) -> list[dict[str, Any]]:
+    """The enterprises known in one street, or in every street (None)."""
+    flt = {"street_id": street_id} if street_id is not None else {}
+    return sorted(db[ENTERPRISES].find(flt), key=lambda d: (d["credit_code"], d["street_id"]))
 
 
 def campaign_events(db: Any, street_id: str) -> list[Event]:

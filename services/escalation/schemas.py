@@ -1,7 +1,9 @@
 """HTTP request schemas of escalation. Unknown fields are refused; every string has a length cap.
 
-`street_id` scopes every request (until access control takes it from the caller's token) and
-`by` names the person acting: every transition records who, when and why."""
+Who acts and in which street come from the caller's token, never from the body (docs/security.md,
+S3): no schema has `by` or `actor`; case actions have no `street_id` (the case's own street is
+checked against the token); other commands take an optional `street_id` that a street-bound caller
+may only set to its own street and a district-wide caller must set (service.py, `_command_street`)."""
 
 from __future__ import annotations
 
@@ -39,8 +41,6 @@ class _Strict(Schema):
 
 
 class ActionRequest(_Strict):
-    street_id = ident()
-    by = ident()
     reason = text(500, required=False)
 
 
@@ -133,8 +133,7 @@ ACTIONS: dict[str, tuple[str, type[ActionRequest]]] = {
 
 
 class SubmitObligationRequest(_Strict):
-    street_id = ident()
-    by = ident()
+    street_id = ident(required=False)
     summary = text(4000, required=False)
 
 
@@ -145,8 +144,7 @@ class PhaseRequest(_Strict):
 
 
 class CampaignRequest(_Strict):
-    street_id = ident()
-    by = ident()
+    street_id = ident(required=False)
     campaign_id = fields.String(required=True, validate=SHORT_ID)
     name = text(100)
     phases = fields.List(fields.Nested(PhaseRequest), required=True, validate=validate.Length(min=1, max=20))
@@ -156,8 +154,7 @@ class CampaignRequest(_Strict):
 class EnterpriseRequest(_Strict):
     """异动登记: an enterprise moved in or out, or was found by a sweep rather than a clue."""
 
-    street_id = ident()
-    by = ident()
+    street_id = ident(required=False)
     credit_code = text(30)
     name = text(200, required=False)
     address = text(300, required=False)
@@ -165,15 +162,13 @@ class EnterpriseRequest(_Strict):
 
 
 class TagRequest(_Strict):
-    street_id = ident()
-    by = ident()
+    street_id = ident(required=False)
     tag = code(RISK_TAGS)
     reason = text(500)
 
 
 class PlanRequest(_Strict):
-    street_id = ident()
-    by = ident()
+    street_id = ident(required=False)
     measures = fields.List(text(300), required=True, validate=validate.Length(min=1, max=20))
     responsible_person_id = ident()
     leader_person_id = ident()
@@ -189,7 +184,8 @@ class ScreenRequest(_Strict):
 
 
 class CaseListQuery(_Strict):
-    street_id = ident()
+    street_id = ident(required=False)
+    community_id = ident(required=False)
     status = fields.String(load_default=None)
     level = fields.Integer(load_default=None, validate=validate.OneOf([1, 2, 3, 4]))
     overdue = fields.Boolean(load_default=None)
@@ -197,7 +193,7 @@ class CaseListQuery(_Strict):
 
 
 class ObligationQuery(_Strict):
-    street_id = ident()
+    street_id = ident(required=False)
     start = fields.Date(data_key="from", required=True)
     end = fields.Date(data_key="to", required=True)
     unit_id = ident(required=False)
@@ -205,10 +201,10 @@ class ObligationQuery(_Strict):
 
 
 class StreetQuery(_Strict):
-    street_id = ident()
+    street_id = ident(required=False)
 
 
 class EnterpriseListQuery(_Strict):
-    street_id = ident()
+    street_id = ident(required=False)
     tag = fields.String(load_default=None, validate=validate.OneOf(RISK_TAGS))
     cross_street = fields.Boolean(load_default=None)

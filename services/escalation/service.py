@@ -1,8 +1,10 @@
 """Escalation (分派与督办): the case workflow with its SLA clocks, report obligations, risk
 screening and risk enterprises. Entrypoints translate; handlers decide. See README.md.
 
-Every query and command is scoped by `street_id` in the request (access control will take it
-from the caller's token); a case or enterprise of another street answers 404."""
+Every route is gated by `@api` (token, role, scope: fangfei.auth.policy) and scoped here with
+`access_of(request)`: a case or enterprise outside the caller's street (or community) answers 404,
+a listing naming another street 403; who acts is the token's person, the street of a command the
+token's street (scoping.py). docs/security.md, "Applying access control to a service"."""
 
 from __future__ import annotations
 
@@ -18,17 +20,18 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from fangfei.bus.entrypoint import event_handler
+from fangfei.auth.policy import Scope
 from fangfei.clock import SHANGHAI
 from fangfei.dependencies import PerProcess, on_roster_events
 from fangfei.events import Event
 from fangfei.events.fields import ID_PATTERN
-from fangfei.http import HttpError, NotFound, api, json_response, load, read_json
+from fangfei.http import HttpError, NotFound, access_of, api, json_response, load, read_json
 from fangfei.risk import default_indicators, screen
 from fangfei.roster_view import RosterReplica
 from fangfei.service_base import PlatformService
 from fangfei.workdays import default_calendar
 
-from . import handlers, projections, schemas
+from . import handlers, metric_series, projections, schemas, scoping
 from .clock import clock_from_env
 from .domain.case import Case
 from .domain.errors import CommandRefused, InvalidCommand, WorkflowError
@@ -102,17 +105,25 @@ class EscalationService(PlatformService):
     # -- events -----------------------------------------------------------------------------
     @on_roster_events
     def apply_roster_event(self, event: Event) -> None:
-        """Keep our own copy of the roster (services never ask the roster service)."""
+        """Keep our own copy of the roster (services never ask the roster service); a street
+        becoming known gets its metric series at zero (metric_series.py)."""
         self.roster.add(event)
+        metric_series.prime_street(event.street_id)
+        if event.type in handlers.ROSTER_CHANGES:
+            handlers.reroute_waiting(self._deps(), event.street_id)
 
     @event_handler("intake", "clue.reported")
     def open_case(self, event: Event) -> None:
+        metric_series.prime_street(event.street_id)
         handlers.open_case(self._deps(), event)
 
     @timer(interval=SCAN_INTERVAL_S)
     def scan_deadlines(self) -> None:
         """Warn, breach and escalate what is due; record missed reports; set the gauges."""
-        report = scan(self._deps(), pause=lambda: eventlet.sleep(0))
+        deps = self._deps()
+        for street in deps.roster.streets:  # after a restart no roster event may come for a while
+            metric_series.prime_street(street)
+        report = scan(deps, pause=lambda: eventlet.sleep(0))
         if report.breached or report.missed or report.warned:
             log.info("deadline scan: %s warned, %s breached, %s missed", report.warned, report.breached, report.missed)
 
@@ -120,22 +131,32 @@ class EscalationService(PlatformService):
     @http("GET", "/api/cases/<string:case_id>")
     @api(SERVICE, "/api/cases/<id>")
     def get_case(self, request: Request, case_id: str) -> Response:
-        street = request.args.get("street_id") or None
+        load(schemas.StreetQuery(), _query(request))  # no other query parameters
+        case, events = self._case_in_scope(request, case_id)
+        return json_response(self._case_body(case, events))
+
+    def _case_in_scope(self, request: Request, case_id: str) -> tuple[Case, list[Event]]:
+        """The case, if the caller may see it; another street's (or community's) case is a 404,
+        exactly like a missing one."""
         if not _ID.match(case_id):
             raise NotFound(f"案件 {case_id}")
-        try:
-            case, events = handlers.case_in_street(self.store, case_id, street)
-        except handlers.NotFoundError:
-            raise NotFound(f"案件 {case_id}") from None
-        return json_response(self._case_body(case, events))
+        case, events = handlers.get_case(self.store, case_id)
+        if case is None or not access_of(request).allows(case.street_id, case.community_id):
+            raise NotFound(f"案件 {case_id}")
+        return case, events
 
     @http("GET", "/api/cases")
     @api(SERVICE, "/api/cases")
     def list_cases(self, request: Request) -> Response:
         q = load(schemas.CaseListQuery(), _query(request))
+        access = access_of(request)
+        q["street_id"] = scoping.read_street(access, q["street_id"])
+        community = access.list_community(q["community_id"])
         now = self._now().timestamp()
         rows = []
-        for d in projections.cases_of_street(self.store.db, q["street_id"]):
+        for d in projections.cases_of_street(self.store.db, q["street_id"] or None):
+            if community and d["community_id"] != community:
+                continue
             overdue = d.get("overdue_since") is not None and d["overdue_since"] <= now and d.get("open")
             if q["status"] and d["status"] != q["status"]:
                 continue
@@ -159,15 +180,17 @@ class EscalationService(PlatformService):
                             {"actions": sorted(schemas.ACTIONS)})
         domain_action, schema = schemas.ACTIONS[action]
         body = load(schema(), read_json(request, self.store.settings.max_body_bytes))
-        street, by, reason = body.pop("street_id"), body.pop("by"), body.pop("reason", "")
-        if not _ID.match(case_id):
-            raise NotFound(f"案件 {case_id}")
+        reason = body.pop("reason", "")
+        access = access_of(request)
+        current, _ = self._case_in_scope(request, case_id)
+        scoping.check_case_action(access, current, domain_action)
         try:
-            case, recorded = handlers.act(self._deps(), case_id, street, domain_action, by, reason, body)
+            case, recorded = handlers.act(self._deps(), case_id, current.street_id, domain_action, access.actor,
+                                          reason, body)
         except handlers.NotFoundError:
             raise NotFound(f"案件 {case_id}") from None
         except WorkflowError as exc:
-            raise self._refusal(exc, case_id, street) from exc
+            raise self._refusal(exc, case_id, current.street_id) from exc
         _, events = handlers.get_case(self.store, case_id)
         out = self._case_body(case, events)
         out["recorded"] = [{"type": e.type, "version": e.stream_version} for e in recorded]
@@ -178,6 +201,9 @@ class EscalationService(PlatformService):
     @api(SERVICE, "/api/obligations")
     def list_obligations(self, request: Request) -> Response:
         q = load(schemas.ObligationQuery(), _query(request))
+        access = access_of(request)
+        q["street_id"] = scoping.read_street(access, q["street_id"], required=True)
+        q["unit_id"] = access.list_community(q.get("unit_id") or "")
         if q["end"] < q["start"] or (q["end"] - q["start"]).days > 366:
             raise HttpError(400, "validation_failed", "查询区间须为1年以内，且结束日期不早于开始日期")
         start = datetime.combine(q["start"], time(0), tzinfo=SHANGHAI) - timedelta(seconds=1)
@@ -189,9 +215,12 @@ class EscalationService(PlatformService):
     @api(SERVICE, "/api/obligations/<id>/submission")
     def submit_obligation(self, request: Request, obligation_id: str) -> Response:
         body = load(schemas.SubmitObligationRequest(), read_json(request, self.store.settings.max_body_bytes))
+        access = access_of(request)
+        street = scoping.command_street(access, body["street_id"])
+        community = access.principal.community if access.scope is Scope.COMMUNITY else None
         try:
-            row = handlers.submit_obligation(self._deps(), body["street_id"], obligation_id, body["by"],
-                                             body.get("summary", ""))
+            row = handlers.submit_obligation(self._deps(), street, obligation_id, access.actor,
+                                             body.get("summary", ""), community=community)
         except handlers.NotFoundError:
             raise NotFound(f"报送义务 {obligation_id}") from None
         except InvalidCommand as exc:
@@ -204,10 +233,12 @@ class EscalationService(PlatformService):
     @api(SERVICE, "/api/campaigns")
     def define_campaign(self, request: Request) -> Response:
         body = load(schemas.CampaignRequest(), read_json(request, self.store.settings.max_body_bytes))
+        access = access_of(request)
+        street = scoping.command_street(access, body["street_id"])
         try:
             phases = [{**ph, "due_at": phase_due(ph["due_at"])} for ph in body["phases"]]
-            campaign = handlers.define_campaign(self._deps(), body["street_id"], body["campaign_id"], body["name"],
-                                                phases, body["community_ids"], body["by"])
+            campaign = handlers.define_campaign(self._deps(), street, body["campaign_id"], body["name"],
+                                                phases, body["community_ids"], access.actor)
         except InvalidCommand as exc:
             raise HttpError(400, exc.code, exc.message) from exc
         except CommandRefused as exc:
@@ -218,16 +249,18 @@ class EscalationService(PlatformService):
     @api(SERVICE, "/api/campaigns")
     def list_campaigns(self, request: Request) -> Response:
         q = load(schemas.StreetQuery(), _query(request))
-        campaigns = handlers.campaigns_of(self._deps(), q["street_id"]).values()
-        return json_response({"street_id": q["street_id"], "campaigns": [_campaign_body(c) for c in campaigns]})
+        street = scoping.read_street(access_of(request), q["street_id"], required=True)
+        campaigns = handlers.campaigns_of(self._deps(), street).values()
+        return json_response({"street_id": street, "campaigns": [_campaign_body(c) for c in campaigns]})
 
     # -- enterprises and risk -----------------------------------------------------------------
     @http("GET", "/api/enterprises")
     @api(SERVICE, "/api/enterprises")
     def list_enterprises(self, request: Request) -> Response:
         q = load(schemas.EnterpriseListQuery(), _query(request))
+        q["street_id"] = scoping.read_street(access_of(request), q["street_id"])
         rows = []
-        for d in projections.enterprises_of_street(self.store.db, q["street_id"]):
+        for d in projections.enterprises_of_street(self.store.db, q["street_id"] or None):
             if q["tag"] and d.get("tag") != q["tag"]:
                 continue
             if q["cross_street"] is not None and bool(d.get("other_streets")) != q["cross_street"]:
@@ -239,8 +272,9 @@ class EscalationService(PlatformService):
     @api(SERVICE, "/api/enterprises/<code>")
     def get_enterprise(self, request: Request, credit_code: str) -> Response:
         q = load(schemas.StreetQuery(), _query(request))
+        street = scoping.read_street(access_of(request), q["street_id"], required=True)
         try:
-            ent = handlers.get_enterprise(self._deps(), q["street_id"], credit_code.upper()[:30])
+            ent = handlers.get_enterprise(self._deps(), street, credit_code.upper()[:30])
         except handlers.NotFoundError:
             raise NotFound(f"企业 {credit_code}") from None
         return json_response(ent.as_dict(self._now()))
@@ -249,12 +283,14 @@ class EscalationService(PlatformService):
     @api(SERVICE, "/api/enterprises")
     def register_enterprise(self, request: Request) -> Response:
         body = load(schemas.EnterpriseRequest(), read_json(request, self.store.settings.max_body_bytes))
+        access = access_of(request)
+        street = scoping.command_street(access, body["street_id"])
         try:
             code = handlers.validate_credit_code(body["credit_code"])
         except InvalidCommand as exc:
             raise HttpError(400, "validation_failed", "输入校验未通过", {"credit_code": [exc.message]}) from exc
-        ent = handlers.record_enterprise(self._deps(), body["street_id"], code, source="manual", name=body.get("name", ""),
-                                         address=body.get("address", ""), movement=body["movement"], by=body["by"])
+        ent = handlers.record_enterprise(self._deps(), street, code, source="manual", name=body.get("name", ""),
+                                         address=body.get("address", ""), movement=body["movement"], by=access.actor)
         return json_response(ent.as_dict(self._now()), 201)
 
     @http("POST", "/api/enterprises/<string:credit_code>/<string:what>")
@@ -264,15 +300,16 @@ class EscalationService(PlatformService):
             raise HttpError(404, "unknown_action", f"未知操作：{what}", {"actions": ["plan", "tag"]})
         raw = read_json(request, self.store.settings.max_body_bytes)
         code = credit_code.upper()[:30]
+        access = access_of(request)
+        body = load(schemas.TagRequest() if what == "tag" else schemas.PlanRequest(), raw)
+        street = scoping.command_street(access, body["street_id"])
         try:
             if what == "tag":
-                body = load(schemas.TagRequest(), raw)
-                ent = handlers.tag_enterprise(self._deps(), body["street_id"], code, body["tag"], body["reason"], body["by"])
+                ent = handlers.tag_enterprise(self._deps(), street, code, body["tag"], body["reason"], access.actor)
             else:
-                body = load(schemas.PlanRequest(), raw)
-                ent = handlers.set_plan(self._deps(), body["street_id"], code, body["measures"],
+                ent = handlers.set_plan(self._deps(), street, code, body["measures"],
                                         body["responsible_person_id"], body["leader_person_id"],
-                                        phase_due(body["deadline"]), body["by"])
+                                        phase_due(body["deadline"]), access.actor)
         except handlers.NotFoundError:
             raise NotFound(f"企业 {credit_code}") from None
         except InvalidCommand as exc:
@@ -302,7 +339,8 @@ class EscalationService(PlatformService):
     @api(SERVICE, "/api/assessment")
     def assessment(self, request: Request) -> Response:
         q = load(schemas.StreetQuery(), _query(request))
-        return json_response({"street_id": q["street_id"], "people": handlers.assessment(self._deps(), q["street_id"])})
+        street = scoping.read_street(access_of(request), q["street_id"], required=True)
+        return json_response({"street_id": street, "people": handlers.assessment(self._deps(), street)})
 
 
 def _campaign_body(c: Any) -> dict[str, Any]:

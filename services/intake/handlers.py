@@ -148,3 +148,56 @@ def erase_identity(
 
 def audit_trail(store: ServiceStore, reporter_id: str) -> list[Event]:
     return store.events.read_stream(reporter_stream(reporter_id))
+
+
+# -- typed ledger records (台账记录) -------------------------------------------------------------
+RECORD_APPEND_ATTEMPTS = 5
+
+
+class RecordRejected(ValueError):
+    """A record update that may not be applied (another street's record, another type)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+@dataclass(frozen=True)
+class RecordAccepted:
+    record_id: str
+    created: bool  # False: an update (a later version) of an existing record
+    event: Event
+
+
+def record(
+    store: ServiceStore, clock: Clock, event_type: str, command: Mapping[str, Any], street_id: str, actor: str,
+    allowed_community: str | None = None,
+) -> RecordAccepted:
+    """Record a typed ledger record, or a progress update of one (same `record_id`).
+
+    An update appends the next version of the record's stream, so the ledger shows the latest
+    state and the history stays in the log. An update must stay in the record's street (and, for
+    a community-scoped caller, its community): otherwise it looks exactly like a missing record."""
+    from fangfei.events.intake import record_stream
+
+    record_id = command.get("record_id") or uuid.uuid4().hex
+    stream = record_stream(event_type, record_id)
+    payload = {k: v for k, v in command.items() if k != "record_id"}
+    payload.update(record_id=record_id, recorded_by=actor)
+    for _ in range(RECORD_APPEND_ATTEMPTS):
+        existing = store.events.read_stream(stream)
+        if existing:
+            first = existing[0]
+            if first.street_id != street_id or (
+                allowed_community is not None and first.payload["community_id"] != allowed_community
+            ):
+                raise RecordRejected(404, "not_found", f"未找到：台账记录 {record_id}")
+            if first.payload["community_id"] != payload["community_id"]:
+                raise RecordRejected(400, "validation_failed", "更新记录不能改变所属社区")
+        event = new_event(event_type, stream, street_id, payload, actor=actor, occurred_at=clock.now())
+        try:
+            commit = store.append(stream, len(existing), [event])
+        except ConcurrencyConflict:
+            continue
+        return RecordAccepted(record_id, not existing, commit.events[0])
+    raise ConcurrencyConflict(stream, len(existing), store.events.stream_version(stream))

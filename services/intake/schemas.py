@@ -13,6 +13,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from fangfei.auth.formats import CreditCode, Phone, ResidentId
 from fangfei.events.fields import code, ident, instant, text
+from fangfei.events.intake import RECORD_TYPES
 from fangfei.vocab import CLUE_CATEGORIES, CLUE_SOURCES
 
 
@@ -69,3 +70,16 @@ class ReasonRequest(Schema):
 
     reason = fields.String(validate=validate.Length(max=64))
     reference = ident(required=False)
+
+
+# -- typed ledger records (台账记录) --------------------------------------------------------------
+def _record_request(body: type[Schema]) -> type[Schema]:
+    """What an office enters for one record: the record's fields, plus an optional `record_id`
+    to update a record entered before. Street and who entered it come from the token."""
+    return type(body.__name__.replace("Body", "Request"), (body,), {"record_id": ident(required=False)})
+
+
+# HTTP kind (/api/records/<kind>) → (event type, request schema)
+RECORD_REQUESTS: dict[str, tuple[str, type[Schema]]] = {
+    kind: (event_type, _record_request(body)) for event_type, (kind, body, _) in RECORD_TYPES.items()
+}

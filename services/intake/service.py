@@ -13,6 +13,7 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from fangfei.auth.access import Forbidden
+from fangfei.auth.policy import Scope
 from fangfei.clock import SystemClock
 from fangfei.events.fields import ID_PATTERN
 from fangfei.events.intake import ERASURE_REASONS, IDENTITY_READ_REASONS
@@ -20,7 +21,7 @@ from fangfei.http import HttpError, NotFound, access_of, api, json_response, loa
 from fangfei.service_base import PlatformService
 
 from . import handlers
-from .schemas import ReasonRequest, ReportClueRequest
+from .schemas import RECORD_REQUESTS, ReasonRequest, ReportClueRequest
 from .vault import VaultEntry, VaultProvider, VaultUnavailable
 
 SERVICE = "intake"
@@ -63,6 +64,32 @@ class IntakeService(PlatformService):
             "reporter_id": accepted.event.payload.get("reporter_id", ""),
         }
         return json_response(body_out, 201 if accepted.created else 200)
+
+    @http("POST", "/api/records/<string:kind>")
+    @api(SERVICE, "/api/records/<kind>")
+    def record(self, request: Request, kind: str) -> Response:
+        """A typed ledger record (日常监管、宣传、信访…), or an update of one (same record_id)."""
+        access = access_of(request)
+        street = access.write_street()
+        entry = RECORD_REQUESTS.get(kind)
+        if entry is None:
+            raise NotFound(f"记录类型 {kind}")
+        event_type, schema = entry
+        command = load(schema(), read_json(request, self.store.settings.max_body_bytes))
+        access.check_community(command["community_id"])
+        own = access.principal.community if access.scope is Scope.COMMUNITY else None
+        try:
+            accepted = handlers.record(self.store, self.clock, event_type, command, street, access.actor, own)
+        except handlers.RecordRejected as exc:
+            raise HttpError(exc.status, exc.code, str(exc)) from exc
+        return json_response({
+            "record_id": accepted.record_id,
+            "type": event_type,
+            "version": accepted.event.stream_version,
+            "event_id": accepted.event.event_id,
+            "recorded_at": accepted.event.recorded_at,
+            "created": accepted.created,
+        }, 201 if accepted.created else 200)
 
     @http("GET", "/api/clues/<string:clue_id>")
     @api(SERVICE, "/api/clues/<id>")

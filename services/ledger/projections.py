@@ -29,6 +29,7 @@ from .labels import (
     LEVEL_LABELS,
     SOURCE_LABELS,
 )
+from .tables import fetch
 from .upserts import APPLIED, Upsert, write
 
 COLLECTION = "ledger_clue_verification"
@@ -143,10 +144,8 @@ def list_rows(db: Any, query: dict[str, Any]) -> tuple[list[dict[str, Any]], int
         flt["status_rank"] = CLUE_STATUS_RANKS[query["status"]]
     col = db[COLLECTION]
     total = int(col.count_documents(flt))
-    page, size = query["page"], query["page_size"]
-    cursor = col.find(flt, {APPLIED: 0}).sort([("found_at", -1), ("_id", 1)])
-    cursor = cursor.skip((page - 1) * size).limit(size)
-    return [to_row(doc) for doc in cursor], total
+    docs = fetch(col, flt, [("found_at", -1), ("_id", 1)], query, exclude=(APPLIED,))
+    return [to_row(doc) for doc in docs], total
 
 
 def get_row(db: Any, clue_id: str) -> dict[str, Any] | None:

@@ -11,11 +11,12 @@ restarted consumer skip what the rebuild already contains).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from fangfei.events import Event
 
-from .ledgers import LEDGERS, plans_for
+from .ledgers import all_collections, ensure_indexes, plans_for
+from .tables import fetch
 from .upserts import fold
 
 _BATCH = 1000
@@ -37,33 +38,46 @@ class Difference:
     b: Any
 
 
-def rebuild(db: Any, events: Iterable[Event]) -> RebuildReport:
-    """Drop every ledger collection of `db` and refill it from `events` (in stream order per
-    stream, as an event store or a topic replay gives them; duplicates are harmless)."""
+def fold_events(events: Iterable[Event], progress: Callable[[int], None] | None = None,
+                every: int = 5000) -> tuple[dict[tuple[str, str], dict[str, Any]], int, int]:
+    """Fold `events` in memory with the live projectors: (rows, events read, row changes)."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     seen = applied = 0
     for event in events:
         seen += 1
         for up in plans_for(event):
             applied += fold(rows, up)
-    by_collection: dict[str, list[dict[str, Any]]] = {c: [] for c in _collections()}
-    for (collection, _), doc in rows.items():
+        if progress is not None and seen % every == 0:
+            progress(seen)
+    return rows, seen, applied
+
+
+def write_rows(db: Any, rows: dict[tuple[str, str], dict[str, Any]]) -> dict[str, int]:
+    """Replace every read model of `db` with `rows` (drop, bulk insert, indexes)."""
+    by_collection: dict[str, list[dict[str, Any]]] = {c: [] for c in all_collections()}
+    for (collection, _), doc in sorted(rows.items()):
         by_collection[collection].append(doc)
     for collection, docs in by_collection.items():
         db[collection].drop()
         for start in range(0, len(docs), _BATCH):
             db[collection].insert_many(docs[start:start + _BATCH])
-    for ledger in LEDGERS.values():
-        ledger.ensure_indexes(db)
-    return RebuildReport(seen, applied, {c: len(d) for c, d in by_collection.items()})
+    ensure_indexes(db)
+    return {c: len(d) for c, d in by_collection.items()}
+
+
+def rebuild(db: Any, events: Iterable[Event]) -> RebuildReport:
+    """Drop every ledger collection of `db` and refill it from `events` (in stream order per
+    stream, as an event store or a topic replay gives them; duplicates are harmless)."""
+    rows, seen, applied = fold_events(events)
+    return RebuildReport(seen, applied, write_rows(db, rows))
 
 
 def compare(db_a: Any, db_b: Any) -> list[Difference]:
     """Every way the ledgers of two databases differ, field by field (empty when identical)."""
     out: list[Difference] = []
-    for collection in sorted(_collections()):
-        a = {d["_id"]: d for d in db_a[collection].find({})}
-        b = {d["_id"]: d for d in db_b[collection].find({})}
+    for collection in all_collections():
+        a = {d["_id"]: d for d in fetch(db_a[collection], {}, exclude=())}
+        b = {d["_id"]: d for d in fetch(db_b[collection], {}, exclude=())}
         for doc_id in sorted(set(a) | set(b)):
             if doc_id not in b:
                 out.append(Difference(collection, doc_id, "", a[doc_id], None))
@@ -78,7 +92,3 @@ def compare(db_a: Any, db_b: Any) -> list[Difference]:
 
 
 _MISSING = object()
-
-
-def _collections() -> set[str]:
-    return {c for ledger in LEDGERS.values() for c in ledger.collections}

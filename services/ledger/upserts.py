@@ -49,12 +49,13 @@ class Upsert:
     set: Mapping[str, Any] = field(default_factory=dict)
     set_on_insert: Mapping[str, Any] = field(default_factory=dict)
     max: Mapping[str, Any] = field(default_factory=dict)
+    inc: Mapping[str, int] = field(default_factory=dict)  # counters: commute, and the guard makes them once-only
 
     def __post_init__(self) -> None:
         if self.version < 1:
             raise ValueError("an applied event has a stream version of at least 1")
         seen: set[str] = set()
-        for part in (self.set, self.set_on_insert, self.max):
+        for part in (self.set, self.set_on_insert, self.max, self.inc):
             for name in part:
                 if "." in name or name.startswith("$") or name in ("_id", APPLIED) or name in seen:
                     raise ValueError(f"field {name!r} cannot be written by a ledger upsert")
@@ -78,6 +79,8 @@ def write(db: Any, up: Upsert) -> bool:
         update["$setOnInsert"] = dict(up.set_on_insert)
     if up.max:
         update["$max"] = dict(up.max)
+    if up.inc:
+        update["$inc"] = dict(up.inc)
     col = db[up.collection]
     for _ in range(_ATTEMPTS):
         try:
@@ -103,6 +106,8 @@ def fold(rows: MutableMapping[tuple[str, str], dict[str, Any]], up: Upsert) -> b
     for name, value in up.max.items():
         if name not in row or value > row[name]:
             row[name] = value
+    for name, amount in up.inc.items():
+        row[name] = row.get(name, 0) + amount
     return True
 
 

@@ -34,3 +34,61 @@ def case_opened(payload: Mapping[str, Any], community_name: str) -> Message:
     if payload.get("routing_note"):
         body += f"\n分派说明：{payload['routing_note']}"
     return Message(CASE_OPENED_SUBJECT, body)
+
+
+# -- later triggers -------------------------------------------------------------------------------
+SLA_RULE_LABELS = {
+    "registration": "登记", "triage": "研判", "level2_review": "二级网格审核", "level1_review": "一级网格审核",
+    "district_review": "区处非办审核", "joint_meeting": "联席会议", "rectification": "整改",
+    "enterprise_plan": "一企一策",
+}
+AGENCY_LABELS = {
+    "police_station": "派出所", "market_regulation": "市场监督管理所", "district_office": "区处非办",
+    "tax_office": "税务所", "public_service_office": "公共服务办", "urban_management_office": "城市管理办",
+    "public_security_office": "公共安全办", "finance_office": "财政办", "other": "其他部门",
+}
+OBLIGATION_KIND_LABELS = {"weekly": "周报", "monthly": "月度进展", "sweep": "集中清查情况汇总", "campaign": "专项行动阶段报告"}
+
+
+def _subject_label(payload: Mapping[str, Any]) -> str:
+    kind = "案件" if payload["subject_kind"] == "case" else "企业"
+    return f"{kind} {payload['subject_id']}"
+
+
+def sla_breached(payload: Mapping[str, Any], above: bool) -> Message:
+    """To the person responsible at the deadline, or (`above`) to the chief one level up."""
+    rule = SLA_RULE_LABELS.get(payload["rule"], payload["rule"])
+    when = format_instant(payload["deadline"])
+    if above:
+        body = f"您下级网格负责的{_subject_label(payload)}「{rule}」已于 {when} 超时，请督促处理。"
+        return Message("下级网格事项超时", body)
+    body = f"您负责的{_subject_label(payload)}「{rule}」已于 {when} 超时"
+    body += "，已自动上报上一级。" if payload.get("consequence") == "escalated" else "，请尽快处理。"
+    return Message("事项已超时", body)
+
+
+def sla_warned(payload: Mapping[str, Any]) -> Message:
+    rule = SLA_RULE_LABELS.get(payload["rule"], payload["rule"])
+    return Message("事项临期预警",
+                   f"您负责的{_subject_label(payload)}「{rule}」将于 {format_instant(payload['deadline'])} 到期，请抓紧办理。")
+
+
+def agency_notified(payload: Mapping[str, Any], agency: str) -> Message:
+    label = AGENCY_LABELS.get(agency, agency)
+    return Message("异常案件同时报告",
+                   f"案件 {payload['case_id']} 经一级网格研判为异常，依规同时报告{label}，请及时跟进并反馈。")
+
+
+def obligation_missed(payload: Mapping[str, Any]) -> Message:
+    kind = OBLIGATION_KIND_LABELS.get(payload["kind"], payload["kind"])
+    return Message("报送逾期未报",
+                   f"{payload['unit_id']} 的{kind}（{payload['period']}）应于 {format_instant(payload['due_at'])} 前报送，"
+                   "至今未报，请尽快补报。")
+
+
+def daily_digest(grid_name: str, day: str, open_count: int, overdue: list[str]) -> Message:
+    body = f"{grid_name}辖区截至 {day} 共有在办案件 {open_count} 件，其中超时 {len(overdue)} 件。"
+    if overdue:
+        shown = "、".join(overdue[:20])
+        body += f"\n超时案件：{shown}" + ("等" if len(overdue) > 20 else "")
+    return Message(f"每日待办汇总（{day}）", body)

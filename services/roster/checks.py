@@ -9,6 +9,10 @@ from the same instant). These checks keep:
 - every timeline readable: one chief of a grid per instant, no term of one role at one place
   starting before the previous one ended, an end that agrees with what is recorded;
 - every reference resolvable in the row's own street, so one street's file cannot touch another's.
+
+`own_street` is set when the caller may change only that street (a street office, or a change
+through the API, which names its street): another street's grids, units and people then read as
+"not registered", and an id another street uses as "already used", never naming that street (S1).
 """
 
 from __future__ import annotations
@@ -37,11 +41,12 @@ _LABELS = {
 _WHAT = {"street": "街道", "community": "社区", "grid": "网格", "unit": "成员单位", "person": "人员"}
 
 
-def check_consistency(rows: list[RosterRow], known: RosterView) -> list[RowError]:
+def check_consistency(rows: list[RosterRow], known: RosterView, own_street: str | None = None) -> list[RowError]:
     errors: list[RowError] = []
     for check in (_same_everywhere, _refs, _not_moved, _one_street_grid, _parents, _role_places,
                   _chief_timelines, _role_timelines, _sector_timelines):
-        errors += [RowError(row.row, reason, row.sheet) for row, reason in check(rows, known)]
+        found = check(rows, known, own_street) if check in _SCOPED else check(rows, known)
+        errors += [RowError(row.row, reason, row.sheet) for row, reason in found]
     return errors
 
 
@@ -114,13 +119,13 @@ class _Registry:
         return fact.name if fact is not None else str(known.communities.get(community_id, {}).get("name", ""))
 
 
-def _refs(rows: list[RosterRow], known: RosterView) -> Iterable[Problem]:
+def _refs(rows: list[RosterRow], known: RosterView, own: str | None = None) -> Iterable[Problem]:
     registry = _Registry(rows)
     for row in rows:
         for ref in row.refs:
             what = _WHAT[ref.kind]
             owner = registry.street_of(ref.kind, ref.ident, known)
-            if owner is None:
+            if owner is None or (own is not None and owner != own):  # another street's looks absent
                 yield row, f"{what} {ref.ident} 未登记（本文件和已有名册中都没有）"
             elif owner != ref.street_id:
                 yield row, f"{what} {ref.ident} 属于街道 {owner}，不是本行的街道 {ref.street_id}"
@@ -130,7 +135,7 @@ def _refs(rows: list[RosterRow], known: RosterView) -> Iterable[Problem]:
                     yield row, f"社区 {ref.ident} 的名称是「{recorded}」，不是「{ref.name}」"
 
 
-def _not_moved(rows: list[RosterRow], known: RosterView) -> Iterable[Problem]:
+def _not_moved(rows: list[RosterRow], known: RosterView, own: str | None = None) -> Iterable[Problem]:
     """Moving a recorded community, grid, unit or person to another street, or changing a grid's
     level, is a reorganisation with its own rules, not something an import may do in passing."""
     registry = _Registry([])  # the roster only
@@ -142,7 +147,10 @@ def _not_moved(rows: list[RosterRow], known: RosterView) -> Iterable[Problem]:
             ident = getattr(fact, f"{kind}_id")
             owner = registry.street_of(kind, ident, known)
             if owner is not None and owner != fact.street_id:
-                yield row, f"{_WHAT[kind]} {ident} 已登记在街道 {owner}，不能改到街道 {fact.street_id}"
+                if own is not None and owner != own:
+                    yield row, f"{_WHAT[kind]}编号 {ident} 已被其他街道使用，请换一个编号"
+                else:
+                    yield row, f"{_WHAT[kind]} {ident} 已登记在街道 {owner}，不能改到街道 {fact.street_id}"
         grid = known.grids.get(row.grid.grid_id) if row.grid else None
         if row.grid and grid is not None and grid.level != row.grid.level:
             yield row, f"网格 {grid.grid_id} 已登记为 {grid.level} 级网格，不能改为 {row.grid.level} 级"
@@ -162,14 +170,14 @@ def _one_street_grid(rows: list[RosterRow], known: RosterView) -> Iterable[Probl
             yield row, f"街道 {row.grid.street_id} 已有一级网格 {current}，一个街道只能有一个一级网格"
 
 
-def _parents(rows: list[RosterRow], known: RosterView) -> Iterable[Problem]:
+def _parents(rows: list[RosterRow], known: RosterView, own: str | None = None) -> Iterable[Problem]:
     registry = _Registry(rows)
     for row in rows:
         grid = row.grid
         if grid is None or grid.level == 1:
             continue
         parent = registry.grid(grid.parent_grid_id, known)
-        if parent is None:
+        if parent is None or (own is not None and parent.street_id != own):
             yield row, f"上级网格 {grid.parent_grid_id} 未登记（本文件和已有名册中都没有）"
         elif parent.level != grid.level - 1:
             yield row, (f"上级网格 {parent.grid_id} 是 {parent.level} 级网格，"
@@ -180,6 +188,9 @@ def _parents(rows: list[RosterRow], known: RosterView) -> Iterable[Problem]:
             yield row, f"上级网格 {parent.grid_id} 属于社区 {parent.community_id}，不是本行的社区 {grid.community_id}"
 
 
+_SCOPED = (_refs, _not_moved, _parents)  # the checks that could name another street's data
+
+
 def _role_places(rows: list[RosterRow], known: RosterView) -> Iterable[Problem]:
     """A role held on a grid is held in that grid's community."""
     registry = _Registry(rows)
@@ -188,7 +199,8 @@ def _role_places(rows: list[RosterRow], known: RosterView) -> Iterable[Problem]:
         if role is None or not role.grid_id:
             continue
         grid = registry.grid(role.grid_id, known)
-        if grid is not None and grid.community_id != role.community_id:
+        if grid is not None and grid.street_id == role.street_id and grid.community_id != role.community_id:
+            # (another street's grid is refused by _refs, without naming its community)
             yield row, f"网格 {role.grid_id} 属于社区 {grid.community_id or '（街道）'}，不是社区 {role.community_id}"
 
 

@@ -168,3 +168,8 @@ class ImportRejected(ValueError):
         super().__init__(message)
         self.message = message
         self.errors = sorted(errors, key=lambda e: (e.sheet, e.row))
+
+
+class OutOfStreet(ImportRejected):
+    """A street office's file has rows of another street (403): an office loads only its own
+    street's roster. The reasons name the rows, never what the other street has recorded."""

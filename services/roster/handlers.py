@@ -36,9 +36,12 @@ class NotOnRoster(LookupError):
 
 def import_file(
     store: ServiceStore, view: RosterView, data: bytes, fmt: str, actor: str, *,
-    list_kind: str | None = None, street_id: str | None = None,
+    list_kind: str | None = None, street_id: str | None = None, own_street: str | None = None,
 ) -> dict[str, Any]:
-    rows = importer.parse_file(data, fmt, view, list_kind=list_kind, street_id=street_id)
+    """Check the whole file, then record what is new. `street_id` limits an import to one street
+    (400 for rows of another); `own_street` is the one street the caller may change at all (a
+    street office: OutOfStreet, 403, for rows of another street)."""
+    rows = importer.parse_file(data, fmt, view, list_kind=list_kind, street_id=street_id, own_street=own_street)
     return {"rows": len(rows), "created": record(store, rows, view, actor)}
 
 
@@ -133,7 +136,7 @@ def end_role(store: ServiceStore, view: RosterView, street_id: str, person_id: s
 
 
 def _change(store: ServiceStore, view: RosterView, actor: str, row: RosterRow) -> dict[str, int]:
-    errors = check_consistency([row], view)
+    errors = check_consistency([row], view, own_street=row.street_id)
     if errors:
         raise ImportRejected("变更未通过校验", errors)
     return record(store, [row], view, actor)

@@ -22,7 +22,7 @@ from fangfei.vocab import ROSTER_LISTS
 
 from .cells import CellError
 from .checks import check_consistency
-from .facts import ImportRejected, RosterRow, RowError
+from .facts import ImportRejected, OutOfStreet, RosterRow, RowError
 from .lists import FORMATS, ListFormat, detect
 
 CSV = "csv"
@@ -41,13 +41,16 @@ class Sheet:
 
 def parse_file(
     data: bytes, fmt: str, known: RosterView | None = None, *, list_kind: str | None = None,
-    street_id: str | None = None,
+    street_id: str | None = None, own_street: str | None = None,
 ) -> list[RosterRow]:
     """Parse and check a whole file; raise ImportRejected listing every bad row.
 
     `known` is the roster recorded so far: rows may refer to what is already recorded (a later
     import of one community) and may not move anything recorded to another street. `list_kind`
-    forces the list (else told by the header); `street_id` refuses rows of any other street."""
+    forces the list (else told by the header); `street_id` refuses rows of any other street.
+    `own_street` is the one street the caller may change (a street office's token): rows of any
+    other are refused with OutOfStreet before anything is checked against the roster, and the
+    reasons never name what another street has recorded."""
     sheets = read_csv(data) if fmt == CSV else read_xlsx(data)
     rows: list[RosterRow] = []
     errors: list[RowError] = []
@@ -57,12 +60,17 @@ def parse_file(
         errors += problems
     if not rows and not errors:
         raise ImportRejected("文件中没有数据行", [RowError(1, "表头之后没有数据行")])
+    if own_street is not None:
+        foreign = [RowError(r.row, f"本行不属于本街道（{own_street}）：只能导入本街道的名册", r.sheet)
+                   for r in rows if r.street_id != own_street]
+        if foreign:
+            raise OutOfStreet(f"文件中有 {len(foreign)} 行属于其他街道，无权导入，未导入任何数据", foreign)
     if street_id is not None:
         errors += [
             RowError(r.row, f"本行属于街道 {r.street_id}，不是本次导入的街道 {street_id}", r.sheet)
             for r in rows if r.street_id != street_id
         ]
-    errors.extend(check_consistency(rows, known or RosterView()))
+    errors.extend(check_consistency(rows, known or RosterView(), own_street))
     if errors:
         bad = len({(e.sheet, e.row) for e in errors})
         raise ImportRejected(f"名册有 {bad} 行有误，未导入任何数据", _merge(errors))

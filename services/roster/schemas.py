@@ -67,11 +67,10 @@ class ResponsibleQuery(Strict):
 
 
 class ImportQuery(Strict):
-    """名册导入: `actor` is recorded on every event (default `roster-import`); `street_id` limits
-    the import to one street (a row of another is refused); `list` names the list when the
-    header alone does not say."""
+    """名册导入: `street_id` limits the import to one street (a row of another is refused); `list`
+    names the list when the header alone does not say. Who imports is the token's person: there is
+    no `actor` parameter (S3: nothing the caller types decides who did it or which street it is)."""
 
-    actor = ident(required=False)
     street_id = ident(required=False)
     list_kind = fields.String(data_key="list", load_default="", validate=validate.OneOf(["", *ROSTER_LISTS]))
 
@@ -85,8 +84,8 @@ class ExportQuery(Strict):
     community_id = ident(required=False)
 
 
-class ActorQuery(Strict):
-    actor = ident(required=False)
+class NoQuery(Strict):
+    """A change takes no query parameters: an `?actor=` or `?street_id=` is refused, not obeyed."""
 
 
 class AssignChiefRequest(Strict):

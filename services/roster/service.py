@@ -3,6 +3,11 @@ units and their sectors, the leading group; who is responsible for what, at ever
 
 Entrypoints translate; handlers decide. See README.md for the API and the file formats. Every read
 and change names its street in the path (or `street_id`), and touches only that street.
+
+Access control (docs/security.md): `@api` admits the caller by the policy table; each endpoint then
+applies the caller's street. A street outside the caller's reach reads as not found (404, without
+echoing it) and a change there is refused (403); an import by a street office may hold only rows of
+its own street. The actor of every event is the token's person, never a request parameter.
 """
 
 from __future__ import annotations
@@ -15,23 +20,23 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from fangfei.clock import SystemClock
-from fangfei.http import HttpError, NotFound, api, json_response, load, read_json
+from fangfei.auth.access import Access, Forbidden
+from fangfei.auth.policy import Scope
+from fangfei.http import HttpError, NotFound, access_of, api, json_response, load, read_json
 from fangfei.service_base import PlatformService
 from fangfei.vocab import ROSTER_LISTS
 
 from . import handlers, importer, queries
-from .facts import ImportRejected
+from .facts import ImportRejected, OutOfStreet
 from .projections import roster_view
 from .schemas import (
-    ActorQuery, AssignChiefRequest, EndRoleRequest, ExportQuery, GroupRequest, ImportQuery, RegisterUnitRequest,
+    AssignChiefRequest, EndRoleRequest, ExportQuery, GroupRequest, ImportQuery, NoQuery, RegisterUnitRequest,
     ResponsibleQuery, RoleRequest, RouteQuery, SectorsRequest, TreeQuery, VacancyRequest,
 )
 
 SERVICE = "roster"
 # A district's roster is far bigger than any JSON command, so imports get their own cap.
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
-IMPORT_ACTOR = "roster-import"
-CHANGE_ACTOR = "roster-api"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CONTENT_TYPES = {importer.CSV: "text/csv; charset=utf-8", importer.XLSX: XLSX_TYPE}
 
@@ -44,13 +49,22 @@ class RosterService(PlatformService):
     @http("POST", "/api/roster/import")
     @api(SERVICE, "/api/roster/import")
     def import_roster(self, request: Request) -> Response:
+        access = access_of(request)
         query = load(ImportQuery(), dict(request.args.items()))
+        street_id = query.get("street_id") or None
+        own_street = None
+        if access.scope is not Scope.ALL:  # a street office loads its own street, and only it
+            own_street = access.write_street()
+            if street_id not in (None, own_street):
+                raise Forbidden("street_out_of_scope", "无权导入其他街道的名册")
         fmt, data = read_file(request, max(self.store.settings.max_body_bytes, IMPORT_MAX_BYTES))
         try:
             answer = handlers.import_file(
-                self.store, self._view(), data, fmt, query.get("actor") or IMPORT_ACTOR,
-                list_kind=query["list_kind"] or None, street_id=query.get("street_id") or None,
+                self.store, self._view(), data, fmt, access.actor,
+                list_kind=query["list_kind"] or None, street_id=street_id, own_street=own_street,
             )
+        except OutOfStreet as exc:
+            raise HttpError(403, "street_out_of_scope", exc.message, {"rows": [e.as_dict() for e in exc.errors]}) from exc
         except ImportRejected as exc:
             raise HttpError(400, "import_rejected", exc.message, {"rows": [e.as_dict() for e in exc.errors]}) from exc
         return json_response(answer)
@@ -58,6 +72,7 @@ class RosterService(PlatformService):
     @http("GET", "/api/roster/streets/<string:street_id>/export")
     @api(SERVICE, "/api/roster/streets/<id>/export")
     def export_roster(self, request: Request, street_id: str) -> Response:
+        _readable(request, street_id)
         query = load(ExportQuery(), dict(request.args.items()))
         view = self._view()
         kind, fmt = query["list_kind"], query["format"]
@@ -73,6 +88,7 @@ class RosterService(PlatformService):
     @http("GET", "/api/roster/streets/<string:street_id>/tree")
     @api(SERVICE, "/api/roster/streets/<id>/tree")
     def street_tree(self, request: Request, street_id: str) -> Response:
+        _readable(request, street_id)
         query = load(TreeQuery(), dict(request.args.items()))
         tree = queries.street_tree(self._view(), street_id, self._at(query))
         if tree is None:
@@ -83,6 +99,7 @@ class RosterService(PlatformService):
     @api(SERVICE, "/api/roster/route")
     def route(self, request: Request) -> Response:
         query = load(RouteQuery(), dict(request.args.items()))
+        _readable(request, query["street_id"])
         found = queries.route(
             self._view(), query["street_id"], query["community_id"], self._at(query), query.get("grid_id", "")
         )
@@ -92,6 +109,7 @@ class RosterService(PlatformService):
     @api(SERVICE, "/api/roster/streets/<id>/responsible")
     def responsible(self, request: Request, street_id: str) -> Response:
         """谁负责: by place (the grid chain) and/or by industry sector (the member units)."""
+        _readable(request, street_id)
         query = load(ResponsibleQuery(), dict(request.args.items()))
         view, at = self._view(), self._at(query)
         if street_id not in view.streets:
@@ -114,49 +132,49 @@ class RosterService(PlatformService):
     @api(SERVICE, "/api/roster/streets/<id>/grids/<id>/chief")
     def assign_chief(self, request: Request, street_id: str, grid_id: str) -> Response:
         cmd = load(AssignChiefRequest(), read_json(request, self.store.settings.max_body_bytes))
-        return self._change(request, lambda view, actor: handlers.assign_chief(
+        return self._change(request, street_id, lambda view, actor: handlers.assign_chief(
             self.store, view, street_id, grid_id, cmd, actor))
 
     @http("POST", "/api/roster/streets/<string:street_id>/grids/<string:grid_id>/vacancy")
     @api(SERVICE, "/api/roster/streets/<id>/grids/<id>/vacancy")
     def vacate_grid(self, request: Request, street_id: str, grid_id: str) -> Response:
         cmd = load(VacancyRequest(), read_json(request, self.store.settings.max_body_bytes))
-        return self._change(request, lambda view, actor: handlers.vacate_grid(
+        return self._change(request, street_id, lambda view, actor: handlers.vacate_grid(
             self.store, view, street_id, grid_id, cmd["valid_from"], actor))
 
     @http("POST", "/api/roster/streets/<string:street_id>/member-units")
     @api(SERVICE, "/api/roster/streets/<id>/member-units")
     def register_unit(self, request: Request, street_id: str) -> Response:
         cmd = load(RegisterUnitRequest(), read_json(request, self.store.settings.max_body_bytes))
-        return self._change(request, lambda view, actor: handlers.register_unit(
+        return self._change(request, street_id, lambda view, actor: handlers.register_unit(
             self.store, view, street_id, cmd, actor))
 
     @http("POST", "/api/roster/streets/<string:street_id>/member-units/<string:unit_id>/sectors")
     @api(SERVICE, "/api/roster/streets/<id>/member-units/<id>/sectors")
     def assign_sectors(self, request: Request, street_id: str, unit_id: str) -> Response:
         cmd = load(SectorsRequest(), read_json(request, self.store.settings.max_body_bytes))
-        return self._change(request, lambda view, actor: handlers.assign_sectors(
+        return self._change(request, street_id, lambda view, actor: handlers.assign_sectors(
             self.store, view, street_id, unit_id, cmd, actor))
 
     @http("POST", "/api/roster/streets/<string:street_id>/people/<string:person_id>/roles")
     @api(SERVICE, "/api/roster/streets/<id>/people/<id>/roles")
     def assign_role(self, request: Request, street_id: str, person_id: str) -> Response:
         cmd = load(RoleRequest(), read_json(request, self.store.settings.max_body_bytes))
-        return self._change(request, lambda view, actor: handlers.assign_role(
+        return self._change(request, street_id, lambda view, actor: handlers.assign_role(
             self.store, view, street_id, person_id, cmd, actor))
 
     @http("POST", "/api/roster/streets/<string:street_id>/people/<string:person_id>/roles/end")
     @api(SERVICE, "/api/roster/streets/<id>/people/<id>/roles/end")
     def end_role(self, request: Request, street_id: str, person_id: str) -> Response:
         cmd = load(EndRoleRequest(), read_json(request, self.store.settings.max_body_bytes))
-        return self._change(request, lambda view, actor: handlers.end_role(
+        return self._change(request, street_id, lambda view, actor: handlers.end_role(
             self.store, view, street_id, person_id, cmd, actor))
 
     @http("PUT", "/api/roster/streets/<string:street_id>/leading-group")
     @api(SERVICE, "/api/roster/streets/<id>/leading-group")
     def register_group(self, request: Request, street_id: str) -> Response:
         cmd = load(GroupRequest(), read_json(request, self.store.settings.max_body_bytes))
-        return self._change(request, lambda view, actor: handlers.register_group(
+        return self._change(request, street_id, lambda view, actor: handlers.register_group(
             self.store, view, street_id, cmd, actor))
 
     # -- helpers -------------------------------------------------------------------------------------
@@ -172,16 +190,33 @@ class RosterService(PlatformService):
         except handlers.NotOnRoster as exc:
             raise NotFound(exc.what) from exc
 
-    def _change(self, request: Request, fn: Callable[[Any, str], dict[str, int]]) -> Response:
-        """Run a change against the roster as it is now: 404 for what is not on this street's
-        roster, 400 with every reason for a change the rules refuse, 201 when something was
-        recorded and 200 when the roster already said so."""
-        actor = load(ActorQuery(), dict(request.args.items())).get("actor") or CHANGE_ACTOR
+    def _change(self, request: Request, street_id: str, fn: Callable[[Any, str], dict[str, int]]) -> Response:
+        """Run a change of `street_id`'s roster as it is now, by the token's person: 403 for a
+        street the caller may not change, 404 for what is not on this street's roster, 400 with
+        every reason for a change the rules refuse, 201 when something was recorded and 200 when
+        the roster already said so."""
+        access = access_of(request)
+        _writable(access, street_id)
+        load(NoQuery(), dict(request.args.items()))
+        actor = access.actor
         try:
             created = self._found(lambda: fn(self._view(), actor))
         except ImportRejected as exc:
             raise HttpError(400, "change_rejected", exc.message, {"reasons": [e.reason for e in exc.errors]}) from exc
         return json_response({"created": created}, 201 if any(created.values()) else 200)
+
+
+def _readable(request: Request, street_id: str) -> None:
+    """A street's roster is read by the people of that street (and district-wide roles); any other
+    street looks absent, without echoing its id."""
+    if not access_of(request).in_street(street_id):
+        raise NotFound("街道")
+
+
+def _writable(access: Access, street_id: str) -> None:
+    """A change names its street in the path; a street office may change only its own."""
+    if access.scope is not Scope.ALL and access.write_street() != street_id:
+        raise Forbidden("street_out_of_scope", "无权变更其他街道的名册")
 
 
 def read_file(request: Request, max_bytes: int) -> tuple[str, bytes]:

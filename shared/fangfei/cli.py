@@ -1,11 +1,13 @@
 """`fangfei` command line: run the embedded platform and operate it.
 
-    fangfei up            start broker + five services, seed the demo street, print a token, wait for Ctrl-C
+    fangfei up            start broker + six services, seed the demo street, print a token, wait for Ctrl-C
     fangfei seed-demo     (re)load the demo street into a running roster service (idempotent)
     fangfei dlq-replay S  send service S's dead letters back to their source topics (after a fix)
     fangfei token issue   print a bearer token for a person and role (clients/auth_cli.py)
     fangfei keys rotate   rotate the token signing key (or, with --data, the reporter-data key)
     fangfei verify        check a service's event store hash chains for tampering (clients/verify_cli.py)
+    fangfei roster|case|obligation|campaign|enterprise|risk|assessment|ledger|notification …
+                          the services' HTTP APIs from a terminal, with the token in $FANGFEI_TOKEN
 """
 
 from __future__ import annotations
@@ -17,9 +19,14 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+import warnings
 
-from .clients import auth_cli, verify_cli
-from .config import SERVICE_NAMES
+# nameko (imported through the clients) warns that eventlet is deprecated on every start; a user of
+# the command line can do nothing about it (docs/adr/0004-eventlet-and-io.md says what we do).
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+from .clients import auth_cli, escalation_cli, ledger_cli, notification_cli, roster_cli, verify_cli  # noqa: E402
+from .config import SERVICE_NAMES  # noqa: E402
 
 DEMO_CSV = os.path.join("services", "roster", "data", "demo_street.csv")
 
@@ -52,6 +59,8 @@ CURL_EXAMPLE = """\
     "source": "grid_patrol", "title": "门店宣传保本高息理财",
     "description": "网格员巡查发现某门店宣传年化18%保本理财产品",
     "found_at": "{found_at}"}}'
+
+  # 网页控制台 (web console): open {console}/login and paste the token above.
 
   # 在台账中查看 (the clue-verification ledger) and the delivery log:
   curl -s -H "Authorization: Bearer $TOKEN" '{ledger}/api/ledgers/clue-verification'
@@ -90,7 +99,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print(f"防非 Fangfei: starting broker on {stack.broker.bootstrap} and {len(SERVICE_NAMES)} services "
+    print(f"防非 Fangfei: starting broker on {stack.broker.bootstrap} and {len(stack.services)} services "
           f"(data in {stack.data_dir}) …", flush=True)
     try:
         stack.start(timeout_s=args.timeout)
@@ -136,7 +145,7 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fangfei", description="防非 Fangfei platform")
     sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="run the embedded platform (broker + five services) until Ctrl-C")
+    up = sub.add_parser("up", help="run the embedded platform (broker + six services) until Ctrl-C")
     up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the services to be healthy")
     up.set_defaults(func=cmd_up)
     seed = sub.add_parser("seed-demo", help="load the demo street into a running roster service")
@@ -149,6 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     dlq.add_argument("--bootstrap", default=os.environ.get("FANGFEI_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
     dlq.set_defaults(func=cmd_dlq_replay)
     auth_cli.register(sub)
+    ledger_cli.register(sub)
+    notification_cli.register(sub)
+    roster_cli.register(sub)
+    escalation_cli.register(sub)
     verify_cli.register(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))

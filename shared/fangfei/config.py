@@ -11,9 +11,13 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 SERVICE_NAMES = ("intake", "roster", "escalation", "ledger", "notification")
+# Services that keep no events of their own and only call the others over HTTP (the web console).
+WEB_SERVICES = ("console",)
+PLATFORM_SERVICES = SERVICE_NAMES + WEB_SERVICES
 
 # Default HTTP ports of the embedded stack; production sets FANGFEI_HTTP_ADDRESS per container.
-DEFAULT_PORTS = {"intake": 8101, "roster": 8102, "escalation": 8103, "ledger": 8104, "notification": 8105}
+DEFAULT_PORTS = {"intake": 8101, "roster": 8102, "escalation": 8103, "ledger": 8104, "notification": 8105,
+                 "console": 8106}
 
 
 class ConfigError(ValueError):
@@ -70,8 +74,8 @@ class Settings:
     def from_env(cls, service: str, env: Mapping[str, str] | None = None) -> "Settings":
         """Read settings for `service` from `env` (default: the process environment)."""
         env = os.environ if env is None else env
-        if service not in SERVICE_NAMES:
-            raise ConfigError(f"unknown service {service!r}; expected one of {', '.join(SERVICE_NAMES)}")
+        if service not in PLATFORM_SERVICES:
+            raise ConfigError(f"unknown service {service!r}; expected one of {', '.join(PLATFORM_SERVICES)}")
         try:
             blocking = float(env.get("FANGFEI_BLOCKING_DETECTION_S", "0") or 0)
         except ValueError as exc:

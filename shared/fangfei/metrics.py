@@ -75,8 +75,9 @@ DISPOSALS = Counter("fangfei_case_disposals_total", "Disposal decisions recorded
 NOTIFICATION_DELIVERIES = Counter(
     "fangfei_notification_deliveries_total", "Notification deliveries attempted, by channel and outcome",
     ["channel", "outcome"],
-)  # channel: a DELIVERY_CHANNELS code (fangfei.vocab); outcome: delivered | failed. Updated by notification
-# where a delivery is first recorded or fails, never by a replay.
+)  # channel: inbox | email | sms | webhook | topic; outcome: delivered | failed | dead_lettered.
+# Updated by notification's channel workers when a delivery is first recorded, fails or is parked,
+# never by a replay.
 PROJECTION_LAG = Gauge(
     "fangfei_projection_lag_seconds",
     "Seconds from the newest applied event's recording to its application by this consumer", ["service", "topic"],

@@ -18,16 +18,21 @@ from typing import Any, Callable
 
 import pytest
 
-from fangfei.auth.policy import PENDING_SERVICES, POLICY, Scope
+from fangfei.auth.policy import CONSOLE_PUBLIC, PENDING_SERVICES, POLICY, Scope
 from fangfei.auth.roles import (
     AUDITOR, COMMUNITY_OFFICE, DISTRICT_OFFICE, GRID_STAFF, MEMBER_UNIT, OPS, ROLES, STREET_OFFICE,
 )
 from fangfei.testing.wsgi import http_routes
+from services.console.service import ConsoleService
+from services.console.tests.access_world import PROBES as CONSOLE_PROBES
+from services.console.tests.support import ConsoleWorld
 from services.escalation.service import EscalationService
+from services.escalation.tests.access_world import FRESH_CODE, OTHER_CODE, OTHER_COMMUNITY, OWN_CODE, EscalationWorld
 from services.intake.service import IntakeService
 from services.ledger.service import LedgerService
 from services.notification.service import NotificationService
 from services.roster.service import RosterService
+from services.roster.tests.access_world import PROBES as ROSTER_PROBES, RosterWorld
 
 from .worlds import (
     MEMBER_PERSON, OTHER_STREET, OWN_COMMUNITY, OWN_STREET, IntakeWorld, LedgerWorld, NotificationWorld, World,
@@ -44,10 +49,60 @@ EXPECTED: dict[tuple[str, str, str], dict[str, str]] = {
     ("intake", "GET", "/api/reporters/<id>/audit"): {S: "street", D: "all", A: "all"},
     ("ledger", "GET", "/api/ledgers/<ledger>"): {**_CLUE_READERS, M: "street"},
     ("ledger", "GET", "/api/ledgers/<ledger>/<id>"): {**_CLUE_READERS, M: "street"},
+    ("ledger", "GET", "/api/ledgers/<ledger>/export"): {**_CLUE_READERS, M: "street"},
+    ("ledger", "GET", "/api/statistics/<table>"): {**_CLUE_READERS, M: "street"},
+    ("ledger", "GET", "/api/statistics/<table>/export"): {**_CLUE_READERS, M: "street"},
+    ("ledger", "POST", "/api/ledger-admin/rebuild"): {D: "all"},
+    ("ledger", "GET", "/api/ledger-admin/rebuild"): {D: "all"},
+    ("ledger", "POST", "/api/ledger-admin/check"): {D: "all"},
+    ("intake", "POST", "/api/records/<kind>"): {G: "community", C: "community", S: "street"},
     ("notification", "GET", "/api/deliveries"): {**_CLUE_READERS, M: "self"},
+    ("notification", "GET", "/api/inbox"): {G: "self", C: "self", S: "self", D: "self", M: "self", A: "self"},
+    ("notification", "GET", "/api/notification/outbox"): {S: "street", D: "all", A: "all"},
+    ("notification", "PUT", "/api/notification/contacts/<id>"): {S: "street", D: "all"},
+    ("notification", "POST", "/api/subscriptions"): {S: "street", D: "all"},
+    ("notification", "GET", "/api/subscriptions"): {S: "street", D: "all", A: "all"},
+    ("notification", "DELETE", "/api/subscriptions/<id>"): {S: "street", D: "all"},
+    # roster: everyone who works a street reads its roster; its office (or the district) keeps it
+    ("roster", "POST", "/api/roster/import"): {S: "street", D: "all"},
+    ("roster", "GET", "/api/roster/streets/<id>/export"): {S: "street", D: "all", A: "all"},
+    ("roster", "GET", "/api/roster/streets/<id>/tree"): {**_CLUE_READERS, M: "street"},
+    ("roster", "GET", "/api/roster/streets/<id>/responsible"): {**_CLUE_READERS, M: "street"},
+    ("roster", "GET", "/api/roster/route"): {**_CLUE_READERS, M: "street"},
+    **{("roster", method, route): {S: "street", D: "all"} for method, route in (
+        ("POST", "/api/roster/streets/<id>/grids/<id>/chief"), ("POST", "/api/roster/streets/<id>/grids/<id>/vacancy"),
+        ("POST", "/api/roster/streets/<id>/member-units"), ("POST", "/api/roster/streets/<id>/member-units/<id>/sectors"),
+        ("POST", "/api/roster/streets/<id>/people/<id>/roles"),
+        ("POST", "/api/roster/streets/<id>/people/<id>/roles/end"), ("PUT", "/api/roster/streets/<id>/leading-group"))},
+    # escalation: community roles work cases only at levels 3/2 (services/escalation/scoping.py)
+    ("escalation", "GET", "/api/cases/<id>"): {**_CLUE_READERS, M: "street"},
+    ("escalation", "GET", "/api/cases"): {**_CLUE_READERS, M: "street"},
+    ("escalation", "POST", "/api/cases/<id>/<action>"): {G: "community", C: "community", S: "street", D: "all"},
+    ("escalation", "GET", "/api/obligations"): _CLUE_READERS,
+    ("escalation", "POST", "/api/obligations/<id>/submission"): {G: "community", C: "community", S: "street"},
+    ("escalation", "GET", "/api/campaigns"): _CLUE_READERS,
+    ("escalation", "POST", "/api/campaigns"): {S: "street", D: "all"},
+    ("escalation", "GET", "/api/enterprises"): {**_CLUE_READERS, M: "street"},
+    ("escalation", "GET", "/api/enterprises/<code>"): {**_CLUE_READERS, M: "street"},
+    ("escalation", "POST", "/api/enterprises"): {S: "street", D: "all"},
+    ("escalation", "POST", "/api/enterprises/<code>/<what>"): {S: "street", D: "all"},
+    ("escalation", "POST", "/api/risk/screen"): {G: "community", C: "community", S: "street", D: "all"},
+    ("escalation", "GET", "/api/risk/indicators"): {**_CLUE_READERS, M: "street"},
+    ("escalation", "GET", "/api/assessment"): {S: "street", D: "all", A: "all"},
+    # console: pages forward the person's token; the services above decide what each page shows
+    ("console", "GET", "/"): {**_CLUE_READERS, M: "street"},
+    ("console", "GET", "/clues/new"): {G: "community", C: "community", S: "street"},
+    ("console", "POST", "/clues"): {G: "community", C: "community", S: "street"},
+    ("console", "POST", "/api/risk-preview"): {G: "community", C: "community", S: "street", D: "all"},
+    ("console", "GET", "/cases/<id>"): {**_CLUE_READERS, M: "street"},
+    ("console", "POST", "/cases/<id>/<action>"): {G: "community", C: "community", S: "street", D: "all"},
+    ("console", "GET", "/ledgers"): {**_CLUE_READERS, M: "street"},
+    ("console", "GET", "/ledgers/<ledger>"): {**_CLUE_READERS, M: "street"},
+    ("console", "GET", "/ledgers/<ledger>/export"): {**_CLUE_READERS, M: "street"},
+    ("console", "GET", "/roster"): {**_CLUE_READERS, M: "street"},
 }
 SERVICES = {"intake": IntakeService, "ledger": LedgerService, "notification": NotificationService,
-            "roster": RosterService, "escalation": EscalationService}
+            "roster": RosterService, "escalation": EscalationService, "console": ConsoleService}
 ENFORCED = [s for s in SERVICES if s not in PENDING_SERVICES]
 READ_REASON = {"reason": "verification_callback"}
 
@@ -69,7 +124,7 @@ def test_every_route_goes_through_the_gate_and_has_a_policy_entry(service: str) 
                     "(docs/security.md, 'Applying access control to a service')")
     cls = SERVICES[service]
     for method, url, name in http_routes(cls):
-        if url in ("/health", "/metrics"):
+        if url in ("/health", "/metrics") or (service == "console" and (method, url) in CONSOLE_PUBLIC):
             continue
         marker = getattr(getattr(cls, name), "fangfei_api", None)
         assert marker is not None and marker[0] == service, f"{service}.{name} ({method} {url}) is not wrapped in @api"
@@ -118,8 +173,124 @@ def probe_ledger_row(world: World, role: str | None, other: bool) -> tuple[int, 
     return _send(world, "GET", f"/api/ledgers/clue-verification/{world.other if other else world.own}", role)
 
 
+def _ledger_get(path: Callable[[bool], str], method: str = "GET") -> Probe:
+    def probe(world: World, role: str | None, other: bool) -> tuple[int, str]:
+        return _send(world, method, path(other), role, {} if method == "POST" else None)
+    return probe
+
+
+def probe_record(world: Any, role: str | None, other: bool) -> tuple[int, str]:
+    body = {"community_id": OWN_COMMUNITY, "held_on": "2026-03-14", "theme": "守住钱袋子", "form": "lecture",
+            "audience_count": 30}
+    if other:
+        body["street_id"] = OTHER_STREET  # the street comes from the token: naming another is refused
+    return _send(world, "POST", "/api/records/publicity", role, body)
+
+
 def probe_deliveries(world: World, role: str | None, other: bool) -> tuple[int, str]:
     return _send(world, "GET", f"/api/deliveries?street_id={OTHER_STREET if other else OWN_STREET}", role)
+
+
+def _street(other: bool) -> str:
+    return OTHER_STREET if other else OWN_STREET
+
+
+def _esc(method: str, path: Callable[[Any, bool], str], body: Callable[[bool], Any] | None = None) -> Probe:
+    """An escalation probe: `path(world, other)` and, for a POST, `body(other)`."""
+    def probe(world: Any, role: str | None, other: bool) -> tuple[int, str]:
+        return _send(world, method, path(world, other), role, body(other) if body else None)
+    return probe
+
+
+_ESCALATION_PROBES: dict[str, Probe] = {
+    "GET /api/cases/<id>": _esc("GET", lambda w, o: f"/api/cases/{w.other if o else w.own}"),
+    "GET /api/cases": _esc("GET", lambda w, o: f"/api/cases?street_id={_street(o)}"),
+    "POST /api/cases/<id>/<action>": _esc("POST", lambda w, o: f"/api/cases/{w.other if o else w.own}/register",
+                                          lambda o: {}),
+    "GET /api/obligations": _esc("GET", lambda w, o: f"/api/obligations?street_id={_street(o)}&from=2026-03-16&to=2026-03-22"),
+    "POST /api/obligations/<id>/submission": _esc(
+        "POST", lambda w, o: f"/api/obligations/weekly:{OTHER_COMMUNITY if o else OWN_COMMUNITY}:2026-W12/submission",
+        lambda o: {"summary": "本周无新增线索"}),
+    "GET /api/campaigns": _esc("GET", lambda w, o: f"/api/campaigns?street_id={_street(o)}"),
+    "POST /api/campaigns": _esc("POST", lambda w, o: "/api/campaigns", lambda o: {
+        "street_id": _street(o), "campaign_id": "zx2026", "name": "专项行动",
+        "phases": [{"phase_id": "deploy", "name": "部署发动", "due_at": "2026-06-15"}]}),
+    "GET /api/enterprises": _esc("GET", lambda w, o: f"/api/enterprises?street_id={_street(o)}"),
+    "GET /api/enterprises/<code>": _esc(
+        "GET", lambda w, o: f"/api/enterprises/{OTHER_CODE if o else OWN_CODE}?street_id={_street(o)}"),
+    "POST /api/enterprises": _esc("POST", lambda w, o: "/api/enterprises", lambda o: {
+        "street_id": _street(o), "credit_code": FRESH_CODE, "movement": "moved_in"}),
+    "POST /api/enterprises/<code>/<what>": _esc(
+        "POST", lambda w, o: f"/api/enterprises/{OTHER_CODE if o else OWN_CODE}/tag",
+        lambda o: {"street_id": _street(o), "tag": "red", "reason": "承诺保本高息"}),
+    "POST /api/risk/screen": _esc("POST", lambda w, o: "/api/risk/screen", lambda o: {"title": "保本高息理财"}),
+    "GET /api/risk/indicators": _esc("GET", lambda w, o: "/api/risk/indicators"),
+    "GET /api/assessment": _esc("GET", lambda w, o: f"/api/assessment?street_id={_street(o)}"),
+}
+
+
+class NotificationSubsWorld(NotificationWorld):
+    """The notification world plus an agency webhook subscription and a person in each street, and
+    one case per street published to those subscriptions (outbox rows in both streets)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from fangfei.events import new_event
+        from services.notification.tests.support import NOW, case_opened as n_case
+
+        svc = self.app.service
+        other_person = new_event("roster.person_registered", "person-p-other01", OTHER_STREET,
+                                 {"person_id": "p-other01", "name": "坪山网格01", "role": "grid_chief",
+                                  "community_id": OTHER_COMMUNITY}, actor="user:office01", occurred_at=NOW)
+        svc.apply_roster_event(other_person.stamped(1, NOW))
+        self.subs = {}
+        for street in (OWN_STREET, OTHER_STREET):
+            status, text = _send(self, "POST", "/api/subscriptions", D, {
+                "agency": "police_station", "name": f"{street}派出所", "event_types": ["case.opened"],
+                "street_ids": [street], "mode": "webhook", "url": "http://127.0.0.1:9/hook"})
+            assert status == 201, text
+            self.subs[street] = json.loads(text)["subscription_id"]
+        svc.notify_case_opened(n_case("own03", assignee="p-zhang01"))
+        svc.notify_case_opened(n_case("oth03", assignee="p-other01", street_id=OTHER_STREET))
+        self.other = self.subs[OTHER_STREET]
+
+
+def _notif(method: str, path: Callable[[Any, bool], str], body: Callable[[bool], Any] | None = None) -> Probe:
+    def probe(world: Any, role: str | None, other: bool) -> tuple[int, str]:
+        return _send(world, method, path(world, other), role, body(other) if body else None)
+    return probe
+
+
+def _street_of(other: bool) -> str:
+    return OTHER_STREET if other else OWN_STREET
+
+
+_NOTIFICATION_PROBES: dict[str, Probe] = {
+    "GET /api/inbox": _notif("GET", lambda w, o: "/api/inbox"),
+    "GET /api/notification/outbox": _notif("GET", lambda w, o: f"/api/notification/outbox?street_id={_street_of(o)}"),
+    "PUT /api/notification/contacts/<id>": _notif(
+        "PUT", lambda w, o: f"/api/notification/contacts/{'p-other01' if o else 'p-zhang01'}",
+        lambda o: {"email": "grid01@example.org"}),
+    "POST /api/subscriptions": _notif("POST", lambda w, o: "/api/subscriptions", lambda o: {
+        "agency": "market_regulation", "name": "市场监督管理所", "event_types": ["case.opened"],
+        "street_ids": [_street_of(o)], "mode": "topic"}),
+    "GET /api/subscriptions": _notif("GET", lambda w, o: f"/api/subscriptions?street_id={_street_of(o)}"),
+    "DELETE /api/subscriptions/<id>": _notif("DELETE", lambda w, o: f"/api/subscriptions/{w.subs[_street_of(o)]}"),
+}
+
+
+def _roster(probe: Any) -> Probe:
+    """A roster probe (services/roster/tests/access_world.py) as a cell of this table."""
+    def cell(world: Any, role: str | None, other: bool) -> tuple[int, str]:
+        return probe(world, _headers(world, role) if role else {}, _street(other))
+    return cell
+
+
+def _console(probe: Any) -> Probe:
+    """A console probe (services/console/tests/access_world.py) as a cell of this table."""
+    def cell(world: Any, role: str | None, other: bool) -> tuple[int, str]:
+        return probe(world, _headers(world, role) if role else {}, other)
+    return cell
 
 
 CASES: dict[tuple[str, str, str], tuple[Callable[[], World], Probe]] = {
@@ -130,7 +301,22 @@ CASES: dict[tuple[str, str, str], tuple[Callable[[], World], Probe]] = {
     ("intake", "GET", "/api/reporters/<id>/audit"): (IntakeWorld, _intake_get("reporter", "/audit")),
     ("ledger", "GET", "/api/ledgers/<ledger>"): (LedgerWorld, probe_ledger_list),
     ("ledger", "GET", "/api/ledgers/<ledger>/<id>"): (LedgerWorld, probe_ledger_row),
+    ("ledger", "GET", "/api/ledgers/<ledger>/export"): (LedgerWorld, _ledger_get(
+        lambda o: f"/api/ledgers/clue-verification/export?format=csv&street_id={_street(o)}")),
+    ("ledger", "GET", "/api/statistics/<table>"): (LedgerWorld, _ledger_get(
+        lambda o: f"/api/statistics/clue-screening?street_id={_street(o)}")),
+    ("ledger", "GET", "/api/statistics/<table>/export"): (LedgerWorld, _ledger_get(
+        lambda o: f"/api/statistics/clue-screening/export?format=csv&street_id={_street(o)}")),
+    ("ledger", "POST", "/api/ledger-admin/rebuild"): (LedgerWorld, _ledger_get(
+        lambda o: "/api/ledger-admin/rebuild", "POST")),
+    ("ledger", "GET", "/api/ledger-admin/rebuild"): (LedgerWorld, _ledger_get(lambda o: "/api/ledger-admin/rebuild")),
+    ("ledger", "POST", "/api/ledger-admin/check"): (LedgerWorld, _ledger_get(lambda o: "/api/ledger-admin/check", "POST")),
+    ("intake", "POST", "/api/records/<kind>"): (IntakeWorld, probe_record),
     ("notification", "GET", "/api/deliveries"): (NotificationWorld, probe_deliveries),
+    **{("notification", *key.split(" ")): (NotificationSubsWorld, probe) for key, probe in _NOTIFICATION_PROBES.items()},
+    **{("roster", *key): (RosterWorld, _roster(probe)) for key, probe in ROSTER_PROBES.items()},
+    **{("escalation", *key.split(" ")): (EscalationWorld, probe) for key, probe in _ESCALATION_PROBES.items()},
+    **{("console", *key): (ConsoleWorld, _console(probe)) for key, probe in CONSOLE_PROBES.items()},
 }
 
 
@@ -212,7 +398,8 @@ def test_unknown_routes_and_methods_are_refused(make: Callable[[], World]) -> No
 
 def test_endpoints_outside_api_are_only_health_and_metrics() -> None:
     for name, cls in SERVICES.items():
-        unguarded = {url for method, url, attr in http_routes(cls) if not hasattr(getattr(cls, attr), "fangfei_api")}
+        unguarded = {url for method, url, attr in http_routes(cls) if not hasattr(getattr(cls, attr), "fangfei_api")
+                     and not (name == "console" and (method, url) in CONSOLE_PUBLIC)}  # the sign-in form
         assert unguarded <= {"/health", "/metrics"}, (name, unguarded)
 
 

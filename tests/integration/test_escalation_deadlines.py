@@ -14,6 +14,7 @@ only the store, and a rejoin after a SIGKILL waits out the dead member's session
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
@@ -22,6 +23,7 @@ import pytest
 
 from fangfei.devstack.stack import Stack
 from fangfei.events import Event, decode_event, encode_event, new_event
+from fangfei.testing.auth import TokenMinter
 from fangfei.testing.client import call
 from fangfei.testing.kafka import producer, read_topic, wait_until
 
@@ -84,8 +86,16 @@ def publish(stack: Stack, topic: str, events: list[Event]) -> None:
         p.close()
 
 
+@functools.lru_cache(maxsize=4)
+def office_headers(keys_dir: str) -> dict[str, str]:
+    """A street office token of the stack's own keys (escalation's routes need one)."""
+    return TokenMinter(keys_dir).headers("street_office", street=STREET, person="office-longgang")
+
+
 def statuses(stack: Stack) -> Counter:
-    status, body = call("GET", stack.services["escalation"].url + f"/api/cases?street_id={STREET}", timeout=10)
+    headers = office_headers(stack.keys_dir)
+    status, body = call("GET", stack.services["escalation"].url + "/api/cases", timeout=10, headers=headers)
+    assert status != 401 and status != 403, body
     return Counter(c["status"] for c in body["cases"]) if status == 200 else Counter()
 
 

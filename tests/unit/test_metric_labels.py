@@ -127,13 +127,16 @@ def test_every_label_is_known_to_be_bounded(name: str) -> None:
 
 
 def _api_routes() -> list[tuple[str, int, ast.expr]]:
-    """(file, line, route argument) of every `@api(SERVICE, route)` in the services."""
+    """(file, line, route argument) of every `@api(SERVICE, route)` in the services, and of every
+    console page (`@page_route(route)`, which wraps `api` with the console's own service name)."""
     out = []
     for path in sorted((ROOT / "services").glob("*/service.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "api":
                 assert len(node.args) == 2, f"{path}:{node.lineno}: @api(service, route) takes two arguments"
                 out.append((str(path.relative_to(ROOT)), node.lineno, node.args[1]))
+            elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "page_route":
+                out.append((str(path.relative_to(ROOT)), node.lineno, node.args[0]))
     return out
 
 
@@ -146,7 +149,7 @@ def test_route_labels_are_templates_written_in_the_code() -> None:
         assert isinstance(arg, ast.Constant) and isinstance(arg.value, str), (
             f"{path}:{line}: the route of @api must be a string literal (it becomes a metric label)"
         )
-        for segment in arg.value.strip("/").split("/"):
+        for segment in arg.value.strip("/").split("/") if arg.value != "/" else []:
             assert re.fullmatch(r"[a-z][a-z0-9_-]*|<[a-z_]+>", segment), (
                 f"{path}:{line}: route {arg.value!r} has segment {segment!r}; ids belong in <placeholders>"
             )

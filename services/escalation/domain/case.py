@@ -232,6 +232,20 @@ def _opened(case: Case | None, ev: Fact) -> Case:
     )
 
 
+def _rerouted(case: Case | None, ev: Fact) -> Case:
+    """Routed again once the roster named the case's community: the registration clock keeps its
+    deadline, and the level (and so who answers for a breach) is the new one."""
+    assert case is not None
+    p = ev.payload
+    case.level = p["level"]
+    case.grid_id = case.current_grid_id = p.get("grid_id", "")
+    case.assignee_person_id = p.get("assignee_person_id", "")
+    case.routing_note = p.get("routing_note", "")
+    if case.clock is not None and case.clock.rule == "registration":
+        case.clock.level = p["level"]
+    return case
+
+
 def _set_clock(case: Case, p: Mapping[str, Any]) -> None:
     """A step names the clock that runs after it: the same one (same number) carries on with its
     pauses and extensions; a new number starts afresh; no rule stops the clock."""
@@ -427,6 +441,7 @@ def _breached(case: Case | None, ev: Fact) -> Case | None:
 
 APPLIERS: dict[str, Applier] = {
     "case.opened": _opened,
+    "case.rerouted": _rerouted,
     "case.registered": _registered,
     "case.escalated": _escalated,
     "case.bounced_back": _bounced,
@@ -475,6 +490,8 @@ def _record_history(case: Case, ev: Fact) -> None:
                      action_label="临期预警" if ev.type == "sla.warned" else "超时")
     if ev.type == "case.opened":
         entry.update(at=p["found_at"], action_label="立案分派", reason=p.get("routing_note", ""))
+    elif ev.type == "case.rerouted":
+        entry.update(action_label="名册到达后重新分派", reason=p.get("routing_note", ""))
     elif ev.type == "case.agency_notified":
         entry.update(action_label=f"同时报告{AGENCY_LABELS.get(p['agency'], p['agency'])}")
     case.history.append(entry)

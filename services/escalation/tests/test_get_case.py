@@ -1,4 +1,4 @@
-"""Escalation HTTP: a district officer looks a case up by its id."""
+"""Escalation HTTP: a case looked up by its id, by whoever may see it (token scoped)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from werkzeug.wrappers import Request
 
 from fangfei.clock import FrozenClock
 from fangfei.roster_view import RosterReplica
+from fangfei.testing.auth import test_gate
 from fangfei.testing.stores import memory_store
 from services.escalation.service import EscalationService
 
@@ -20,15 +21,18 @@ from .support import NOW, clue, demo_roster
 @pytest.fixture
 def service() -> EscalationService:
     store = memory_store("escalation", FrozenClock(NOW))
-    svc = worker_factory(EscalationService, store=store, roster=RosterReplica(store.db))
+    gate, mint = test_gate()
+    svc = worker_factory(EscalationService, store=store, roster=RosterReplica(store.db), auth=gate)
+    svc.mint = mint
     svc.clock = store.clock
     for ev in demo_roster():
         svc.apply_roster_event(ev)
     return svc
 
 
-def get(service: EscalationService, case_id: str):
-    request = Request(EnvironBuilder(method="GET", path=f"/api/cases/{case_id}").get_environ())
+def get(service: EscalationService, case_id: str, role: str = "district_office", **claims: str):
+    headers = service.mint.headers(role, **claims)
+    request = Request(EnvironBuilder(method="GET", path=f"/api/cases/{case_id}", headers=headers).get_environ())
     return service.get_case(request, case_id)
 
 
@@ -61,3 +65,13 @@ def test_unknown_case_is_a_404_in_chinese(service: EscalationService, case_id: s
     resp = get(service, case_id)
     assert resp.status_code == 404
     assert json.loads(resp.get_data())["error"]["message"] == f"未找到：案件 {case_id}"
+
+
+def test_a_grid_worker_sees_the_cases_of_their_community_and_nothing_else(service: EscalationService) -> None:
+    service.open_case(clue("c0044"))  # 龙岗 / 马岗
+    assert get(service, "c0044", "grid_staff", street="longgang", community="magang").status_code == 200
+    for claims in ({"street": "longgang", "community": "luogang"}, {"street": "pingshan", "community": "magang"}):
+        resp = get(service, "c0044", "grid_staff", **claims)
+        assert resp.status_code == 404, claims  # looks exactly like a missing case
+        assert json.loads(resp.get_data())["error"]["message"] == "未找到：案件 c0044"
+    assert get(service, "c0044", "ops").status_code == 403

@@ -87,9 +87,10 @@ def test_any_delivery_order_with_duplicates_equals_the_rebuild(data: st.DataObje
 def test_rebuild_throws_away_rows_no_event_supports_and_is_repeatable() -> None:
     events = story(3, [True, True, False], [0, 1, 2])
     db = live(events + [clue_reported("ghost")])
+    once = rebuild(fresh_memory_db(), events)
     report = rebuild(db, events + events)
-    assert report.events == len(events) * 2 and report.applied == len(events)
-    assert report.rows == {COLLECTION: 3}
+    assert report.events == len(events) * 2 and report.applied == once.applied  # duplicates change nothing
+    assert report.rows[COLLECTION] == 3
     assert get_row(db, "ghost") is None
     first = all_docs(db)
     rebuild(db, events)

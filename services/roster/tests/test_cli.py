@@ -1,5 +1,6 @@
-"""`fangfei roster …` (fangfei.clients.roster_cli) against the roster service over real HTTP: what an
-office clerk types and reads at a terminal."""
+"""`fangfei roster …` (fangfei.clients.roster_cli, wired into the `fangfei` command) against the
+roster service over real HTTP, with real bearer tokens: what an office clerk types and reads at a
+terminal. The token comes from $FANGFEI_TOKEN (a street office of 龙岗 here) or `--token`."""
 
 from __future__ import annotations
 
@@ -9,21 +10,37 @@ from typing import Iterator
 
 import pytest
 
+from fangfei import cli
 from fangfei.clients import roster_cli
+from services.roster.service import RosterService
 
 from .helpers import DEMO, demo_table, edit, to_csv
-from .test_service import make_service
+from .test_service import MINT, make_service
 from .wsgi import serving
+
+CLERK = "longgang-office-07"
+
+
+@pytest.fixture(autouse=True)
+def office_token(monkeypatch: pytest.MonkeyPatch) -> str:
+    token = MINT.token("street_office", street="longgang", person=CLERK)
+    monkeypatch.setenv("FANGFEI_TOKEN", token)
+    return token
 
 
 @pytest.fixture
-def url() -> Iterator[str]:
-    with serving(make_service()) as base:
+def service() -> RosterService:
+    return make_service()
+
+
+@pytest.fixture
+def url(service: RosterService) -> Iterator[str]:
+    with serving(service) as base:
         yield base
 
 
 def run(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> tuple[int, str, str]:
-    code = roster_cli.main(["roster", "--url", url, *argv])
+    code = cli.main(["roster", "--url", url, *argv])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -63,7 +80,7 @@ def test_who_is_responsible_by_place_and_sector_in_chinese(demo: str, capsys) ->
 
 def test_assign_chief_from_a_date_routes_by_the_time_of_the_clue(demo: str, capsys) -> None:
     code, out, _ = run(capsys, demo, "assign-chief", "longgang", "magang-l3-01", "magang-l3-01-chief-b",
-                       "--from", "2026-03-01", "--name", "网格长丙11", "--actor", "clerk-07")
+                       "--from", "2026-03-01", "--name", "网格长丙11")
     assert (code, out) == (0, "已记录：新记录 人员 1、网格长任命 1\n")
     _, before, _ = run(capsys, demo, "who-is-responsible", "longgang", "--community", "magang",
                        "--at", "2026-02-28T23:59:59")
@@ -135,3 +152,49 @@ def test_json_output_is_the_service_answer(demo: str, capsys) -> None:
     code, out, _ = run(capsys, demo, "--json", "who-is-responsible", "longgang", "--grid", "magang-l2")
     assert code == 0
     assert json.loads(out)["grid"]["person_id"] == "magang-l2-chief"
+
+
+# -- the token -------------------------------------------------------------------------------------
+def test_changes_are_recorded_as_the_person_of_the_token(demo: str, service: RosterService, capsys) -> None:
+    run(capsys, demo, "vacate", "longgang", "magang-l3-01", "--from", "2026-03-10")
+    assert service.store.events.read_stream("grid-magang-l3-01")[-1].actor == CLERK
+    assert {e.actor for e in service.store.events.read_stream("street-longgang")} == {CLERK}  # the import
+
+
+def test_without_a_token_nothing_is_read_or_changed(url: str, service: RosterService, capsys,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FANGFEI_TOKEN")
+    code, out, err = run(capsys, url, "import", str(DEMO))
+    assert (code, out) == (1, "") and err.startswith("未登录")
+    assert service.store.events.head_position() == 0
+    assert run(capsys, url, "tree", "longgang")[0] == 1
+
+
+def test_the_token_option_wins_over_the_environment(url: str, service: RosterService, capsys,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    grid_worker = MINT.token("grid_staff", street="longgang", community="magang")
+    code, _, err = run(capsys, url, "--token", grid_worker, "import", str(DEMO))
+    assert (code, err) == (1, "当前角色无权执行此操作\n")  # a grid worker keeps no roster
+    assert service.store.events.head_position() == 0
+    monkeypatch.setenv("FANGFEI_TOKEN", grid_worker)
+    office = MINT.token("street_office", street="longgang", person=CLERK)
+    assert run(capsys, url, "import", str(DEMO), "--token", office)[0] == 0
+    assert run(capsys, url, "tree", "longgang")[0] == 0  # the grid worker reads their street's tree
+
+
+def test_a_street_office_reaches_only_its_own_street(demo: str, service: RosterService, capsys,
+                                                     tmp_path: Path) -> None:
+    code, _, err = run(capsys, demo, "tree", "pingshan")
+    assert (code, err) == (1, "未找到：街道\n")
+    head = service.store.events.head_position()
+    code, _, err = run(capsys, demo, "vacate", "pingshan", "ps-l3-01", "--from", "2026-03-10")
+    assert (code, err) == (1, "无权变更其他街道的名册\n")
+    table = demo_table()
+    edit(table, 3, 街道编号="pingshan")
+    other = tmp_path / "other.csv"
+    other.write_bytes(to_csv(table))
+    code, _, err = run(capsys, demo, "import", str(other))
+    assert code == 1
+    assert err.splitlines()[:2] == ["文件中有 1 行属于其他街道，无权导入，未导入任何数据",
+                                    "  第 3 行：本行不属于本街道（longgang）：只能导入本街道的名册"]
+    assert service.store.events.head_position() == head

@@ -18,6 +18,7 @@ from fangfei.clients import roster_cli
 from fangfei.devstack.stack import Stack
 from fangfei.events import Event, decode_event, encode_event, new_event
 from fangfei.roster_view import RosterView
+from fangfei.testing.auth import TokenMinter
 from fangfei.testing.kafka import producer, read_topic, wait_until
 
 from .helpers import DEMO
@@ -40,7 +41,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def cli(stack: Stack, capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    code = roster_cli.main(["roster", "--url", stack.services["roster"].url, *argv])
+    """`fangfei roster …` as 龙岗's street office (the token the processes verify)."""
+    token = TokenMinter(stack.keys_dir).token("street_office", street=STREET, person="longgang-office-07")
+    code = roster_cli.main(["roster", "--url", stack.services["roster"].url, "--token", token, *argv])
     out, err = capsys.readouterr()
     assert code == 0, err
     return out
@@ -61,7 +64,7 @@ def test_changes_made_with_the_cli_route_clues_in_escalation_by_when_they_were_f
     assert cli(stack, capsys, "import", str(DEMO)).startswith("已导入 87 行")
     handover = T.isoformat()
     cli(stack, capsys, "assign-chief", STREET, "magang-l3-01", "magang-l3-01-chief-b", "--from", handover,
-        "--name", "网格长丙11", "--actor", "clerk-07")
+        "--name", "网格长丙11")
     cli(stack, capsys, "vacate", STREET, "hupo-l3-01", "--from", handover)
     workbook = tmp_path / "名册.xlsx"  # an XLSX export sent back through nameko's HTTP changes nothing
     cli(stack, capsys, "export", str(workbook), "--street", STREET)

@@ -14,16 +14,22 @@ from werkzeug.wrappers import Request, Response
 
 from fangfei.clock import FrozenClock, parse_iso
 from fangfei.roster_view import RosterReplica, RosterView
+from fangfei.testing.auth import test_gate
 from fangfei.testing.stores import memory_store
 from services.roster.service import IMPORT_MAX_BYTES, XLSX_TYPE, RosterService
 
 from .helpers import DEMO, NOW, demo_table, edit, grid_row, to_csv, with_rows
 
 HANDOVER = "2026-03-01T00:00:00+08:00"
+GATE, MINT = test_gate()
+# The district office's clerk: reaches every street, so these tests are about the roster's rules;
+# who may do what where is test_access.py.
+CLERK = "clerk-07"
+OFFICE = MINT.headers("district_office", person=CLERK)
 
 
 def make_service() -> RosterService:
-    svc = worker_factory(RosterService, store=memory_store("roster", FrozenClock(NOW)))
+    svc = worker_factory(RosterService, store=memory_store("roster", FrozenClock(NOW)), auth=GATE)
     svc.clock = FrozenClock(NOW)
     return svc
 
@@ -39,19 +45,21 @@ def demo(service) -> RosterService:
     return service
 
 
-def post_file(svc: RosterService, data: bytes, content_type: str = "text/csv; charset=utf-8", **query: str):
+def post_file(svc: RosterService, data: bytes, content_type: str = "text/csv; charset=utf-8",
+              headers: dict[str, str] | None = None, **query: str):
     builder = EnvironBuilder(method="POST", path="/api/roster/import", data=data, content_type=content_type,
-                             query_string=query)
+                             query_string=query, headers=OFFICE if headers is None else headers)
     return svc.import_roster(Request(builder.get_environ()))
 
 
-def get(path: str, **query: str) -> Request:
-    return Request(EnvironBuilder(method="GET", path=path, query_string=query).get_environ())
+def get(path: str, headers: dict[str, str] | None = None, **query: str) -> Request:
+    return Request(EnvironBuilder(method="GET", path=path, query_string=query,
+                                  headers=OFFICE if headers is None else headers).get_environ())
 
 
-def send(method: str, path: str, body: object, **query: str) -> Request:
+def send(method: str, path: str, body: object, headers: dict[str, str] | None = None, **query: str) -> Request:
     return Request(EnvironBuilder(method=method, path=path, data=json.dumps(body), content_type="application/json",
-                                  query_string=query).get_environ())
+                                  query_string=query, headers=OFFICE if headers is None else headers).get_environ())
 
 
 def body(resp: Response) -> dict:
@@ -356,11 +364,19 @@ def test_the_leading_group_can_be_renamed_and_its_office_moved(demo) -> None:
     assert demo.register_group(send("PUT", path, {}), "longgang").status_code == 400
 
 
-def test_the_actor_of_a_change_is_recorded(demo) -> None:
+def test_the_actor_of_a_change_and_of_an_import_is_the_person_of_the_token(demo) -> None:
+    """S3: who did it comes from the token; a request naming an actor is refused, not obeyed."""
     path = "/api/roster/streets/longgang/grids/magang-l3-01/chief"
     cmd = {"person_id": "magang-l3-01-chief-b", "name": "网格长丙11", "valid_from": HANDOVER}
-    ok(demo.assign_chief(send("POST", path, cmd, actor="clerk-07"), "longgang", "magang-l3-01"), 201)
-    assert demo.store.events.read_stream("grid-magang-l3-01")[-1].actor == "clerk-07"
+    ok(demo.assign_chief(send("POST", path, cmd), "longgang", "magang-l3-01"), 201)
+    assert demo.store.events.read_stream("grid-magang-l3-01")[-1].actor == CLERK
+    assert {e.actor for e in demo.store.events.read_stream("street-longgang")} == {CLERK}  # the import
+    head = demo.store.events.head_position()
+    forged = demo.assign_chief(send("POST", path, {**cmd, "valid_from": "2026-03-02T00:00:00+08:00"}, actor="boss"),
+                               "longgang", "magang-l3-01")
+    assert (forged.status_code, "actor" in body(forged)["error"]["details"]) == (400, True)
+    assert post_file(demo, DEMO.read_bytes(), actor="boss").status_code == 400
+    assert demo.store.events.head_position() == head
 
 
 # -- the body --------------------------------------------------------------------------------------

@@ -15,9 +15,8 @@ Scopes say *which* resources inside an allowed route a role reaches; endpoints a
 /health and /metrics are open to anyone and are not routed through here (see PUBLIC); /metrics
 carries no personal data (labels are routes, types, streets and levels only).
 
-Roster and escalation are being extended in parallel; they become enforced when they leave
-PENDING_SERVICES. Their entries below are ready for the routes they have today: see
-docs/security.md, "Applying access control to a service".
+A new service is listed in PENDING_SERVICES until its routes are gated (docs/security.md,
+"Applying access control to a service"); today every service is enforced.
 """
 
 from __future__ import annotations
@@ -42,11 +41,18 @@ _READ_CLUES: dict[str, Scope] = {
     GRID_STAFF: COMMUNITY, COMMUNITY_OFFICE: COMMUNITY, STREET_OFFICE: STREET, DISTRICT_OFFICE: ALL, AUDITOR: ALL,
 }
 _READ_LEDGERS: dict[str, Scope] = {**_READ_CLUES, MEMBER_UNIT: STREET}
+# Who works cases (登记、上报、处置…) and who runs a street's campaigns and risk enterprises.
+_WORK_CASES: dict[str, Scope] = {
+    GRID_STAFF: COMMUNITY, COMMUNITY_OFFICE: COMMUNITY, STREET_OFFICE: STREET, DISTRICT_OFFICE: ALL,
+}
+_STREET_OFFICES: dict[str, Scope] = {STREET_OFFICE: STREET, DISTRICT_OFFICE: ALL}
 
 POLICY: dict[tuple[str, str, str], Mapping[str, Scope]] = {
     # intake: clues come in from the people of a street; the district office reads, it does not report
     ("intake", "POST", "/api/clues"): {GRID_STAFF: COMMUNITY, COMMUNITY_OFFICE: COMMUNITY, STREET_OFFICE: STREET},
     ("intake", "GET", "/api/clues/<id>"): _READ_CLUES,
+    # typed ledger records (日常监管、宣传、信访…): entered by the people of a street, like clues
+    ("intake", "POST", "/api/records/<kind>"): {GRID_STAFF: COMMUNITY, COMMUNITY_OFFICE: COMMUNITY, STREET_OFFICE: STREET},
     # reporter identity (举报人保护): only the offices that pay rewards or answer to the courts
     ("intake", "POST", "/api/reporters/<id>/identity"): {STREET_OFFICE: STREET, DISTRICT_OFFICE: ALL},
     ("intake", "POST", "/api/reporters/<id>/erasure"): {STREET_OFFICE: STREET, DISTRICT_OFFICE: ALL},
@@ -54,23 +60,82 @@ POLICY: dict[tuple[str, str, str], Mapping[str, Scope]] = {
     # ledger (台账): read models; member units see the ledgers of the streets they serve
     ("ledger", "GET", "/api/ledgers/<ledger>"): _READ_LEDGERS,
     ("ledger", "GET", "/api/ledgers/<ledger>/<id>"): _READ_LEDGERS,
+    ("ledger", "GET", "/api/ledgers/<ledger>/export"): _READ_LEDGERS,
+    ("ledger", "GET", "/api/statistics/<table>"): _READ_LEDGERS,
+    ("ledger", "GET", "/api/statistics/<table>/export"): _READ_LEDGERS,
+    # rebuilding the read models and checking them against the log: the district office only
+    ("ledger", "POST", "/api/ledger-admin/rebuild"): {DISTRICT_OFFICE: ALL},
+    ("ledger", "GET", "/api/ledger-admin/rebuild"): {DISTRICT_OFFICE: ALL},
+    ("ledger", "POST", "/api/ledger-admin/check"): {DISTRICT_OFFICE: ALL},
     # notification: the delivery log; a member unit sees what was sent to it
     ("notification", "GET", "/api/deliveries"): {**_READ_CLUES, MEMBER_UNIT: SELF},
-    # roster (pending): the office of a street loads its own roster; everyone reads their street's
-    ("roster", "POST", "/api/roster/import"): {STREET_OFFICE: STREET, DISTRICT_OFFICE: ALL},
+    # notification: everyone reads their own inbox; a street's office runs its street's outbound
+    # deliveries, e-mail contacts and agency subscriptions; the district office any street's
+    ("notification", "GET", "/api/inbox"): {
+        GRID_STAFF: SELF, COMMUNITY_OFFICE: SELF, STREET_OFFICE: SELF, DISTRICT_OFFICE: SELF, MEMBER_UNIT: SELF,
+        AUDITOR: SELF,
+    },
+    ("notification", "GET", "/api/notification/outbox"): {STREET_OFFICE: STREET, DISTRICT_OFFICE: ALL, AUDITOR: ALL},
+    ("notification", "PUT", "/api/notification/contacts/<id>"): {STREET_OFFICE: STREET, DISTRICT_OFFICE: ALL},
+    ("notification", "POST", "/api/subscriptions"): {STREET_OFFICE: STREET, DISTRICT_OFFICE: ALL},
+    ("notification", "GET", "/api/subscriptions"): {STREET_OFFICE: STREET, DISTRICT_OFFICE: ALL, AUDITOR: ALL},
+    ("notification", "DELETE", "/api/subscriptions/<id>"): {STREET_OFFICE: STREET, DISTRICT_OFFICE: ALL},
+    # roster: everyone who works a street reads its roster (the tree, who is responsible, routing);
+    # its office keeps it (imports and changes: its own street only), the district office any street;
+    # the export (names and work phones of a whole street) is for the offices and the auditor
+    ("roster", "POST", "/api/roster/import"): _STREET_OFFICES,
+    ("roster", "GET", "/api/roster/streets/<id>/export"): {STREET_OFFICE: STREET, DISTRICT_OFFICE: ALL, AUDITOR: ALL},
     ("roster", "GET", "/api/roster/streets/<id>/tree"): _READ_LEDGERS,
+    ("roster", "GET", "/api/roster/streets/<id>/responsible"): _READ_LEDGERS,
     ("roster", "GET", "/api/roster/route"): _READ_LEDGERS,
-    # escalation (pending)
+    ("roster", "POST", "/api/roster/streets/<id>/grids/<id>/chief"): _STREET_OFFICES,
+    ("roster", "POST", "/api/roster/streets/<id>/grids/<id>/vacancy"): _STREET_OFFICES,
+    ("roster", "POST", "/api/roster/streets/<id>/member-units"): _STREET_OFFICES,
+    ("roster", "POST", "/api/roster/streets/<id>/member-units/<id>/sectors"): _STREET_OFFICES,
+    ("roster", "POST", "/api/roster/streets/<id>/people/<id>/roles"): _STREET_OFFICES,
+    ("roster", "POST", "/api/roster/streets/<id>/people/<id>/roles/end"): _STREET_OFFICES,
+    ("roster", "PUT", "/api/roster/streets/<id>/leading-group"): _STREET_OFFICES,
+    # escalation: the grid works its cases up the levels; community roles only at levels 3 and 2
+    # (services/escalation/scoping.py); member units read the cases and enterprises of their streets
     ("escalation", "GET", "/api/cases/<id>"): _READ_LEDGERS,
+    ("escalation", "GET", "/api/cases"): _READ_LEDGERS,
+    ("escalation", "POST", "/api/cases/<id>/<action>"): _WORK_CASES,
+    ("escalation", "GET", "/api/obligations"): _READ_CLUES,
+    ("escalation", "POST", "/api/obligations/<id>/submission"): {
+        GRID_STAFF: COMMUNITY, COMMUNITY_OFFICE: COMMUNITY, STREET_OFFICE: STREET},
+    ("escalation", "GET", "/api/campaigns"): _READ_CLUES,
+    ("escalation", "POST", "/api/campaigns"): _STREET_OFFICES,
+    ("escalation", "GET", "/api/enterprises"): _READ_LEDGERS,
+    ("escalation", "GET", "/api/enterprises/<code>"): _READ_LEDGERS,
+    ("escalation", "POST", "/api/enterprises"): _STREET_OFFICES,
+    ("escalation", "POST", "/api/enterprises/<code>/<what>"): _STREET_OFFICES,
+    ("escalation", "POST", "/api/risk/screen"): _WORK_CASES,  # a preview: records nothing
+    ("escalation", "GET", "/api/risk/indicators"): _READ_LEDGERS,
+    ("escalation", "GET", "/api/assessment"): {STREET_OFFICE: STREET, DISTRICT_OFFICE: ALL, AUDITOR: ALL},
+    # console (web pages): anyone who works a street's clues may open it; every page forwards the
+    # person's token to the services above, whose entries decide what each page shows and does
+    ("console", "GET", "/"): _READ_LEDGERS,
+    ("console", "GET", "/clues/new"): {GRID_STAFF: COMMUNITY, COMMUNITY_OFFICE: COMMUNITY, STREET_OFFICE: STREET},
+    ("console", "POST", "/clues"): {GRID_STAFF: COMMUNITY, COMMUNITY_OFFICE: COMMUNITY, STREET_OFFICE: STREET},
+    ("console", "POST", "/api/risk-preview"): _WORK_CASES,
+    ("console", "GET", "/cases/<id>"): _READ_LEDGERS,
+    ("console", "POST", "/cases/<id>/<action>"): _WORK_CASES,
+    ("console", "GET", "/ledgers"): _READ_LEDGERS,
+    ("console", "GET", "/ledgers/<ledger>"): _READ_LEDGERS,
+    ("console", "GET", "/ledgers/<ledger>/export"): _READ_LEDGERS,
+    ("console", "GET", "/roster"): _READ_LEDGERS,
 }
 
 # Answer without a token, on every service: liveness and Prometheus scraping (ops).
 PUBLIC: frozenset[tuple[str, str]] = frozenset({("GET", "/health"), ("GET", "/metrics")})
 
+# The console's sign-in pages answer without a token (there is none yet); nothing else does.
+CONSOLE_PUBLIC: frozenset[tuple[str, str]] = frozenset({("GET", "/login"), ("POST", "/login"), ("POST", "/logout")})
+
 # Services whose endpoints are not enforced yet (being extended in parallel). Remove a service
 # from here once its endpoints apply `Access` scoping: tests/contract/test_access_policy.py then
 # requires a POLICY entry for each of its routes.
-PENDING_SERVICES: frozenset[str] = frozenset({"roster", "escalation"})
+PENDING_SERVICES: frozenset[str] = frozenset()
 
 
 def scope_for(service: str, method: str, route: str, role: str) -> Scope | None:

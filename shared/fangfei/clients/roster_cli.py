@@ -12,8 +12,10 @@
     fangfei roster end-role longgang p-01 --role 联络员 --community magang --until 2026-06-30
     fangfei roster leading-group longgang [--name …] [--office-unit longgang-ggfw]
 
-The service is FANGFEI_ROSTER_URL (default http://127.0.0.1:8102) or --url; a bearer token, when
-the service asks for one, is FANGFEI_TOKEN or --token. Codes and the Chinese labels on screen are
+The service is FANGFEI_ROSTER_URL (default http://127.0.0.1:8102) or --url. Every call sends the
+bearer token of --token or FANGFEI_TOKEN (`fangfei token issue …`): reads need one of the street,
+imports and changes a street office's (its own street) or the district office's; the changes are
+recorded as that token's person. Codes and the Chinese labels on screen are
 both accepted (派出所 or police_station); a time without offset is Beijing time. Exit status: 0 done,
 1 refused by the roster (every reason is printed), 2 the service could not be reached or failed.
 """
@@ -100,7 +102,7 @@ def get_json(args: argparse.Namespace, path: str, query: Mapping[str, Any] | Non
 
 def send_json(args: argparse.Namespace, method: str, path: str, body: Mapping[str, Any]) -> Any:
     body = {k: v for k, v in body.items() if v not in (None, "")}
-    return json.loads(request(args, method, path, query={"actor": args.actor}, body=body)[0])
+    return json.loads(request(args, method, path, body=body)[0])
 
 
 # -- argument values -------------------------------------------------------------------------------
@@ -191,7 +193,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         data = fh.read()
     content_type = XLSX_TYPE if args.file.lower().endswith(".xlsx") else "text/csv; charset=utf-8"
     answer = json.loads(request(args, "POST", "/api/roster/import", raw=data, content_type=content_type, query={
-        "street_id": args.street, "list": args.list, "actor": args.actor})[0])
+        "street_id": args.street, "list": args.list})[0])
     if args.json:
         return _dump(answer)
     print(f"已导入 {answer['rows']} 行：{_created(answer['created'])}")
@@ -297,13 +299,12 @@ def register(subparsers: Any) -> None:
     roster = subparsers.add_parser("roster", help="名册：网格树、谁负责、导入导出、任免",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     defaults = {"url": os.environ.get("FANGFEI_ROSTER_URL", DEFAULT_URL), "token": os.environ.get("FANGFEI_TOKEN", ""),
-                "actor": "", "json": False, "timeout": 60.0}
+                "json": False, "timeout": 60.0}
     # the same options are accepted before or after the subcommand; given after, they win
     common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     for parser in (roster, common):
         parser.add_argument("--url", help=f"roster service (FANGFEI_ROSTER_URL, default {DEFAULT_URL})")
         parser.add_argument("--token", help="bearer token (or FANGFEI_TOKEN)")
-        parser.add_argument("--actor", help="who makes the change (recorded on every event)")
         parser.add_argument("--json", action="store_true", help="print the service's JSON answer")
         parser.add_argument("--timeout", type=float)
     roster.set_defaults(**defaults)

@@ -1,4 +1,5 @@
-"""Start, watch, kill and restart the five services as `nameko run` child processes."""
+"""Start, watch, kill and restart the services (the five event services and the web console) as
+`nameko run` child processes."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Mapping
 
 from ..auth.keys import ensure_keys
-from ..config import DEFAULT_PORTS, SERVICE_NAMES
+from ..config import DEFAULT_PORTS, PLATFORM_SERVICES
 from .broker import Broker
 from .ports import free_port, port_in_use
 
@@ -24,6 +25,7 @@ SERVICE_CLASSES = {
     "escalation": "EscalationService",
     "ledger": "LedgerService",
     "notification": "NotificationService",
+    "console": "ConsoleService",
 }
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
@@ -86,7 +88,7 @@ class Stack:
         broker_port: int | None = None,
         ports: Mapping[str, int] | None = None,
         extra_env: Mapping[str, str] | None = None,
-        services: tuple[str, ...] = SERVICE_NAMES,
+        services: tuple[str, ...] = PLATFORM_SERVICES,
         keys_dir: str | None = None,
     ) -> None:
         self.data_dir = os.path.abspath(data_dir)
@@ -114,6 +116,8 @@ class Stack:
                 "PYTHONPATH": os.pathsep.join([os.path.join(REPO_ROOT, "shared"), REPO_ROOT]),
             }
         )
+        # where each service of this stack answers (the console calls the others over HTTP)
+        env.update({f"FANGFEI_{name.upper()}_URL": other.url for name, other in self.services.items()})
         env.update(self.extra_env)
         return env
 
@@ -190,4 +194,4 @@ def is_quiet(body: dict[str, Any] | None, cluster_id: str) -> bool:
 
 
 def default_ports() -> dict[str, int]:
-    return {name: int(os.environ.get(f"FANGFEI_{name.upper()}_PORT", DEFAULT_PORTS[name])) for name in SERVICE_NAMES}
+    return {name: int(os.environ.get(f"FANGFEI_{name.upper()}_PORT", DEFAULT_PORTS[name])) for name in PLATFORM_SERVICES}

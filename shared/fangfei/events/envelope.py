@@ -120,9 +120,14 @@ class EnvelopeSchema(Schema):
     payload = fields.Dict(required=True)
 
 
+# One shared instance: instantiating a marshmallow schema deep-copies its fields, which cost more
+# than the validation when done per event (docs/benchmarks.md); load keeps no state on it.
+_ENVELOPE = EnvelopeSchema()
+
+
 def load_envelope(data: Mapping[str, Any]) -> dict[str, Any]:
     try:
-        loaded: dict[str, Any] = EnvelopeSchema().load(data)
+        loaded: dict[str, Any] = _ENVELOPE.load(data)
     except ValidationError as exc:
         raise EventError("event envelope is invalid", exc.messages_dict) from exc
     loaded["event_id"] = str(loaded["event_id"])

@@ -62,6 +62,21 @@ class CaseOpenedV1(_Strict):
     routing_note = text(300, required=False)
 
 
+class CaseReroutedV1(_Strict):
+    """A case that was opened before its community reached escalation's roster copy (routed to the
+    district office, nobody named: 「不在名册中」) was routed again once the roster arrived. Only a
+    case still waiting for registration is re-routed; its deadline is unchanged (from when the
+    clue was found)."""
+
+    case_id = ident()
+    from_level = fields.Integer(required=True, strict=True, validate=validate.OneOf([1, 2, 3, 4]))
+    level = fields.Integer(required=True, strict=True, validate=validate.OneOf([1, 2, 3, 4]))
+    grid_id = ident(required=False)
+    assignee_person_id = ident(required=False)
+    routing_note = text(300, required=False)
+    at = instant()
+
+
 class RiskHitV1(_Strict):
     indicator = ident()
     label = text(100)
@@ -349,6 +364,7 @@ class EnterprisePlanSetV1(_Strict):
 
 _CASE = [
     ("case.opened", CaseOpenedV1, "案件已立并分派 a case was opened and routed"),
+    ("case.rerouted", CaseReroutedV1, "已重新分派 re-routed once the roster named its community"),
     ("case.risk_screened", CaseRiskScreenedV1, "风险筛查完成 the clue was screened for risk"),
     ("case.registered", CaseRegisteredV1, "已登记 the clue was registered"),
     ("case.escalated", CaseEscalatedV1, "已上报上级 the case went one level up"),

@@ -27,10 +27,24 @@ class EventType:
     upcasters: dict[int, Upcaster] = field(default_factory=dict)  # from version N to N+1
     public: bool = False
     description: str = ""
+    # One instance per version, made on first use and reused: marshmallow deep-copies every declared
+    # field when it instantiates a schema, which cost more than the validation itself when it was
+    # done per event (docs/benchmarks.md). load/dump keep no state on the instance.
+    _instances: dict[int, Schema] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def latest(self) -> int:
         return max(self.schemas)
+
+    def schema(self, version: int) -> Schema | None:
+        """The shared instance of this type's schema `version` (None if there is no such version)."""
+        instance = self._instances.get(version)
+        if instance is None:
+            schema_cls = self.schemas.get(version)
+            if schema_cls is None:
+                return None
+            instance = self._instances[version] = schema_cls()
+        return instance
 
 
 class EventRegistry:
@@ -75,12 +89,11 @@ class EventRegistry:
     def validate_payload(self, name: str, version: int, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Validate and normalise a payload; raise EventError with field messages if it is bad."""
         et = self._get(name)
-        schema_cls = et.schemas.get(version)
-        if schema_cls is None:
+        schema = et.schema(version)
+        if schema is None:
             raise EventError(f"{name} has no schema version {version}", {"schema_version": ["unknown version"]})
         try:
             # dump(load(x)) gives the JSON-safe canonical form that is stored and published
-            schema = schema_cls()
             return dict(schema.dump(schema.load(payload)))
         except ValidationError as exc:
             raise EventError(f"payload of {name} v{version} is invalid", exc.messages_dict) from exc

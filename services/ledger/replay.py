@@ -1,0 +1,96 @@
+"""Read the ledger's source topics from offset 0, as events, with progress.
+
+Unlike the live consumer this joins no group and commits nothing: a rebuild or a check is a
+private read of the whole log. Each stream lives on one partition of one topic, in version order,
+so reading topic by topic keeps every stream in order (all a fold needs). The end is where each
+partition's position reaches its high-water mark (kafka-python learns it from fetch responses;
+`end_offsets()` is not trusted: Tansu reports it wrong); `events()` may be called again to read
+on from there to the new end (a rebuild's final catch-up)."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Iterator
+
+from kafka import KafkaConsumer, TopicPartition
+
+from fangfei.bus.kafka import partitions_of
+from fangfei.bus.topics import events_topic
+from fangfei.events import Event
+from fangfei.events.envelope import EventError
+from fangfei.events.registry import decode_event
+
+SOURCES = ("intake", "escalation", "roster")  # the producers whose events feed a read model
+
+
+class TopicReplay:
+    def __init__(self, bootstrap: str, sources: tuple[str, ...] = SOURCES, timeout_s: float = 600.0) -> None:
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                      allow_auto_create_topics=False, fetch_max_wait_ms=100,
+                                      client_id="fangfei-ledger-replay")
+        self.tps: list[TopicPartition] = []
+        for source in sources:
+            topic = events_topic(source)
+            self.tps += [TopicPartition(topic, p) for p in sorted(partitions_of(self.consumer, topic))]
+        self.timeout_s = timeout_s
+        self.read = 0
+        self.undecodable = 0
+        if self.tps:
+            self.consumer.assign(self.tps)
+            self.consumer.seek_to_beginning(*self.tps)
+
+    def total(self) -> int | None:
+        """Sum of the high-water marks seen so far (None until every partition reported one)."""
+        marks = [self.consumer.highwater(tp) for tp in self.tps]
+        return None if any(m is None for m in marks) else sum(marks)  # type: ignore[arg-type]
+
+    def _at_end(self) -> bool:
+        marks = [self.consumer.highwater(tp) for tp in self.tps]
+        return all(m is not None for m in marks) and all(
+            self.consumer.position(tp, timeout_ms=5000) >= m for tp, m in zip(self.tps, marks)  # type: ignore[operator]
+        )
+
+    def events(self, min_polls: int = 1) -> Iterator[Event]:
+        """Events from the current positions to the end; topics are read in `SOURCES` order."""
+        if not self.tps:
+            return
+        deadline = time.monotonic() + self.timeout_s
+        polls = 0
+        while time.monotonic() < deadline:
+            batches = self.consumer.poll(timeout_ms=200, max_records=2000)
+            polls += 1
+            for tp in sorted(batches, key=self.tps.index):
+                for record in batches[tp]:
+                    self.read += 1
+                    if record.value is None:
+                        continue
+                    try:
+                        yield decode_event(record.value)
+                    except EventError:
+                        self.undecodable += 1  # the live consumer parked it too: skip alike
+            if polls >= min_polls and not batches and self._at_end():
+                return
+        raise TimeoutError(f"could not read the source topics to their end within {self.timeout_s}s")
+
+    def close(self) -> None:
+        try:
+            self.consumer.close()
+        except Exception:  # nothing to keep from a reader that is done
+            pass
+
+
+def replay_all(bootstrap: str, progress: Callable[[int, int | None], None] | None = None) -> list[Event]:
+    """Every event of the source topics (for checks and tests)."""
+    replay = TopicReplay(bootstrap)
+    try:
+        out = []
+        for event in replay.events():
+            out.append(event)
+            if progress and len(out) % 5000 == 0:
+                progress(replay.read, replay.total())
+        return out
+    finally:
+        replay.close()
+
+
+__all__ = ["TopicReplay", "replay_all", "SOURCES"]
