@@ -20,26 +20,73 @@ from typing import Any, Mapping
 from nameko.extensions import DependencyProvider
 
 from fangfei.config import DEFAULT_PORTS
+from fangfei.events.intake import (
+    AD_STATUSES, ASSET_STAGES, INCIDENT_STATUSES, INTERNET_FINANCE_STATUSES, PETITION_STATUSES, SUPERVISION_RESULTS,
+)
 
 TIMEOUT_S = 15.0
+EXPORT_TIMEOUT_S = 120.0  # a whole street's ledger is counted and written while the person waits
 SERVICES = ("intake", "roster", "escalation", "ledger", "notification")
 
-# The ten work ledgers (seed 002) in the order offices keep them: ledger service key → title.
-# Keys the ledger service does not serve yet answer 404 and the page says the ledger is not open yet.
-LEDGERS: dict[str, str] = {
-    "daily-supervision": "日常监管工作台账",
-    "risk-enterprises": "风险企业管控台账",
-    "clue-verification": "非法集资举报线索核查台账",
-    "internet-finance": "互联网金融风险整治台账",
-    "publicity": "非法集资宣传工作台账",
-    "illegal-ads": "违法广告清理台账",
-    "case-progress": "案件办理进展台账",
-    "asset-disposal": "资产处置进展台账",
-    "petitions": "信访工作台账",
-    "emergency-plans": "突发事件处置预案（台账）",
+@dataclass(frozen=True)
+class LedgerKind:
+    """A ledger as the ledger service serves it: route key, title, the codes its `status` filter
+    takes (with labels) and whether it takes `period_from`/`period_to` (YYYY-MM-DD)."""
+
+    key: str
+    title: str
+    statuses: Mapping[str, str]
+    periods: bool = True
+
+
+# The ledger service's codes (services/ledger: record_ledgers.py, cases.py, enterprises.py,
+# labels.py); the record ledgers' codes are the event catalogue's, so they are imported from there.
+_CASE_STATUSES = {"reported": "已上报", "triage": "研判中", "level2_review": "二级网格审核",
+                  "level1_review": "一级网格审核", "district": "区处非办", "joint_meeting": "联席会议",
+                  "disposal": "处置中", "closed": "已办结", "external": "司法办理"}
+_EMERGENCY_STATUSES = {"drafted": "已制定", "drilled": "已演练", **INCIDENT_STATUSES}
+
+# The ten work ledgers (seed 002 §三(三)) in the order offices keep them, with the ledger's keys.
+LEDGERS: dict[str, LedgerKind] = {k.key: k for k in (
+    LedgerKind("supervision", "日常监管工作台账", SUPERVISION_RESULTS),
+    LedgerKind("risk-enterprises", "风险企业管控台账", {"red": "红牌", "yellow": "黄牌", "green": "绿牌"}),
+    LedgerKind("clue-verification", "非法集资举报线索核查台账", {"reported": "已上报", "routed": "已分派"},
+               periods=False),
+    LedgerKind("internet-finance", "互联网金融风险整治台账", INTERNET_FINANCE_STATUSES),
+    LedgerKind("publicity", "非法集资宣传工作台账", {}),
+    LedgerKind("ad-cleanup", "违法广告清理台账", AD_STATUSES),
+    LedgerKind("case-progress", "案件办理进展台账", _CASE_STATUSES),
+    LedgerKind("asset-disposal", "资产处置进展台账", ASSET_STAGES),
+    LedgerKind("petition", "信访工作台账", PETITION_STATUSES),
+    LedgerKind("emergency", "突发事件处置预案（台账）", _EMERGENCY_STATUSES),
+)}
+
+# The ledger's statistics tables (`GET /api/statistics/<key>`), counted on request in the
+# caller's scope; each takes street_id, community_id, period_from, period_to.
+STATISTICS: dict[str, str] = {
+    "campaign-work": "打击非法集资专项行动工作情况统计表",
+    "clue-screening": "风险线索排查处置情况统计表",
+    "cross-province": "跨省（自治区、直辖市）非法集资案件（风险）办理情况登记统计表",
+    "weekly-summary": "防非工作周报（按社区、街道汇总）",
+    "monthly-summary": "防非工作月报（按社区、街道汇总）",
+    "ten-ones": "无非法集资社区“十个一”创建进度",
+    "scorecard-persons": "量化考核计分表（网格人员）",
+    "scorecard-communities": "量化考核计分表（社区）",
+    "assessment-facts": "量化考核明细（每项计分对应的事件）",
 }
-EXPORT_PAGE_SIZE = 200  # the ledger's largest page
-EXPORT_MAX_ROWS = 20_000  # an export larger than this asks the office to filter (or use the CLI)
+TEN_ONES = "ten-ones"
+EXPORT_FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                  "csv": "text/csv; charset=utf-8"}
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file the ledger service built (its own export: Chinese headers, frozen header row, CSV
+    with BOM), passed through to the browser unchanged."""
+
+    content: bytes
+    content_type: str
+    total_rows: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,7 +128,8 @@ class Backend:
 
     # -- transport ---------------------------------------------------------------------------
     def _call(self, token: str, service: str, method: str, path: str, query: Mapping[str, Any] | None = None,
-              body: Any = None, headers: Mapping[str, str] | None = None) -> Reply:
+              body: Any = None, headers: Mapping[str, str] | None = None, raw: bool = False) -> Reply:
+        """One call. `raw`: a 200 answer is a `Download` of the bytes as sent (an export)."""
         url = self.urls[service] + path
         clean = {k: v for k, v in (query or {}).items() if v not in (None, "")}
         if clean:
@@ -89,13 +137,16 @@ class Backend:
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         req = urllib.request.Request(url, data=data, method=method)
         req.add_header("Authorization", f"Bearer {token}")
-        req.add_header("Accept", "application/json")
+        req.add_header("Accept", "*/*" if raw else "application/json")
         if data is not None:
             req.add_header("Content-Type", "application/json")
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         try:
-            with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
+            with urllib.request.urlopen(req, timeout=TIMEOUT_S if not raw else EXPORT_TIMEOUT_S) as resp:
+                if raw and resp.status == 200:
+                    return Reply(200, Download(resp.read(), resp.headers.get("Content-Type", ""),
+                                               resp.headers.get("X-Total-Rows", "")))
                 return Reply(resp.status, _decode(resp.read(), resp.headers.get_content_type()))
         except urllib.error.HTTPError as exc:
             return Reply(exc.code, _decode(exc.read(), exc.headers.get_content_type() if exc.headers else ""))
@@ -130,23 +181,17 @@ class Backend:
     def ledger(self, token: str, key: str, filters: Mapping[str, Any]) -> Reply:
         return self._call(token, "ledger", "GET", f"/api/ledgers/{_seg(key)}", filters)
 
-    def ledger_all(self, token: str, key: str, filters: Mapping[str, Any]) -> Reply:
-        """Every row matching `filters` (page by page), as one listing: what an export writes."""
-        first: Reply | None = None
-        rows: list[dict[str, Any]] = []
-        page = 1
-        while True:
-            reply = self.ledger(token, key, {**filters, "page": page, "page_size": EXPORT_PAGE_SIZE})
-            if not reply.ok:
-                return reply
-            first = first or reply
-            rows.extend(reply.body.get("rows", []))
-            total = int(reply.body.get("total", 0))
-            if len(rows) >= min(total, EXPORT_MAX_ROWS) or not reply.body.get("rows"):
-                break
-            page += 1
-        assert first is not None
-        return Reply(200, {**first.body, "rows": rows[:EXPORT_MAX_ROWS], "total": total})
+    def ledger_export(self, token: str, key: str, filters: Mapping[str, Any], fmt: str) -> Reply:
+        """The ledger's own export of every row matching `filters`, in the token's scope."""
+        return self._call(token, "ledger", "GET", f"/api/ledgers/{_seg(key)}/export", {**filters, "format": fmt},
+                          raw=True)
+
+    def statistics(self, token: str, table: str, filters: Mapping[str, Any]) -> Reply:
+        return self._call(token, "ledger", "GET", f"/api/statistics/{_seg(table)}", filters)
+
+    def statistics_export(self, token: str, table: str, filters: Mapping[str, Any], fmt: str) -> Reply:
+        return self._call(token, "ledger", "GET", f"/api/statistics/{_seg(table)}/export",
+                          {**filters, "format": fmt}, raw=True)
 
     # -- roster ------------------------------------------------------------------------------
     def tree(self, token: str, street_id: str) -> Reply:

@@ -46,13 +46,16 @@ th{background:#eef0f3;white-space:nowrap}
 .filters{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:0 1rem;align-items:end}
 .tree,.tree ul{list-style:none;padding-left:1.1rem;margin:0}.tree>li{padding-left:0}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}dl.facts dt{font-weight:600}dl.facts dd{margin:0}
+ul.plain{list-style:none;padding:0;margin:0}.exports .button{margin-top:.5rem}
+progress{width:100%;height:1.1rem}.checklist{list-style:none;padding:0;margin:.5rem 0 0}
+.checklist li{padding:.15rem 0}.checklist .done span[aria-hidden]{color:#2e7d32}.checklist .todo span[aria-hidden]{color:#8b1a1a}
 ol.timeline{padding-left:1.2rem}ol.timeline li{margin-bottom:.5rem}
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;color:#000;padding:.5rem;z-index:9}
 @media (max-width:40rem){main{padding:.75rem}th,td{padding:.4rem}.hide-narrow{display:none}}
 """
 
 NAV: tuple[tuple[str, str], ...] = (("/", "首页"), ("/clues/new", "上报线索"), ("/ledgers", "工作台账"),
-                                    ("/roster", "网格名册"))
+                                    ("/statistics", "统计报表"), ("/ten-ones", "十个一"), ("/roster", "网格名册"))
 
 
 def page(title: str, body: Markup | str, principal: Principal | None = None, current: str = "",

@@ -6,7 +6,6 @@ them calls a service or decides who may see what (the services did that)."""
 from __future__ import annotations
 
 from typing import Any, Mapping
-from urllib.parse import urlencode
 
 from markupsafe import Markup
 
@@ -15,7 +14,7 @@ from fangfei.auth.roles import COMMUNITY_OFFICE, GRID_STAFF
 from fangfei.events.escalation import DISPOSALS, OUTCOMES
 from fangfei.vocab import CLUE_CATEGORIES, CLUE_SOURCES, INDUSTRY_SECTORS
 
-from .backend import LEDGERS, Reply
+from .backend import Reply
 from .layout import cn_count, cn_duration, cn_time, notice, now_local_input, page, table
 
 # Labels of escalation's codes that its case listing carries without a label.
@@ -34,7 +33,6 @@ ACTION_SEGMENTS = {"register": "register", "escalate": "escalate", "bounce_back"
                    "decide_disposal": "disposal", "close": "close"}
 SEGMENT_LABELS = {"register": "登记", "escalate": "稳控并上报", "bounce-back": "退回", "disposal": "作出处置决定",
                   "close": "办结"}
-LEDGER_STATUSES: dict[str, dict[str, str]] = {"clue-verification": {"reported": "已上报", "routed": "已分派"}}
 
 
 def community_scoped(p: Principal) -> bool:
@@ -262,62 +260,6 @@ def case_page(p: Principal, case: Mapping[str, Any], clue: Mapping[str, Any], do
     body += Markup('<section aria-labelledby="act-h"><h2 id="act-h">可执行的操作</h2>{}</section>').format(
         Markup("").join(forms) if forms else notice("当前没有可在此执行的操作。"))
     return page(f"案件 {case.get('case_id', '')}", body, p)
-
-
-# -- ledgers ---------------------------------------------------------------------------------------
-def ledger_index(p: Principal) -> str:
-    items = Markup("").join(Markup('<li><a href="/ledgers/{}">{}</a></li>').format(k, t) for k, t in LEDGERS.items())
-    return page("工作台账", Markup('<ul class="card">{}</ul>').format(items), p, "/ledgers")
-
-
-def _cell(key: str, value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    if key.endswith("_at") or key.endswith("deadline"):
-        return cn_time(str(value))
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, (int, float)) and not key.endswith("_id") and key != "level":
-        return cn_count(value) if float(value).is_integer() else f"{value:,.2f}"
-    return str(value)
-
-
-def ledger_page(p: Principal, key: str, filters: Mapping[str, str], reply: Reply) -> str:
-    title = LEDGERS.get(key, key)
-    statuses = LEDGER_STATUSES.get(key, {})
-    extra = Markup("")
-    if not community_scoped(p):
-        extra += Markup('<div><label for="community_id">社区编号</label><input id="community_id" name="community_id"'
-                        ' value="{}"></div>').format(filters.get("community_id", ""))
-    if statuses:
-        extra += Markup('<div><label for="status">状态</label><select id="status" name="status">{}</select></div>').format(
-            _options(statuses, filters.get("status", ""), "全部"))
-    street_field = (Markup('<div><label for="street_id">街道编号</label><input id="street_id" name="street_id" value="{}"'
-                           ' required></div>').format(filters.get("street_id", "")) if p.district_wide else Markup(""))
-    body = Markup('<form method="get" class="card filters" aria-label="筛选">{}{}<div><button>筛选</button></div></form>').format(
-        street_field, extra)
-    if reply.status == 404:
-        return page(title, body + notice("该台账尚未开放（台账服务暂未提供此台账）。"), p, "/ledgers")
-    if not reply.ok:
-        return page(title, body + notice(reply.message, error=True), p, "/ledgers")
-    data = reply.body
-    query = urlencode({k: v for k, v in filters.items() if v and k not in ("page", "format")})
-    body += Markup('<p><a class="button" id="export-xlsx" href="/ledgers/{k}/export?format=xlsx{q}" download>导出 Excel（XLSX）</a>'
-                   '<a class="button secondary" id="export-csv" href="/ledgers/{k}/export?format=csv{q}" download>导出 CSV</a></p>'
-                   ).format(k=key, q="&" + query if query else "")
-    columns = data.get("columns", [])
-    rows = [[_cell(col["key"], row.get(col["key"])) for col in columns] for row in data.get("rows", [])]
-    total, page_no, size = int(data.get("total", 0)), int(data.get("page", 1)), int(data.get("page_size", 50))
-    body += Markup('<p id="ledger-total">共 {} 条，第 {} 页</p>').format(cn_count(total), cn_count(page_no))
-    body += table([c["label"] for c in columns], rows, data.get("ledger", title)) if rows else notice("没有符合条件的记录。")
-    links = []
-    if page_no > 1:
-        links.append(Markup('<a href="?{}&page={}">上一页</a>').format(query, page_no - 1))
-    if page_no * size < total:
-        links.append(Markup('<a href="?{}&page={}">下一页</a>').format(query, page_no + 1))
-    if links:
-        body += Markup('<nav aria-label="分页"><p>{}</p></nav>').format(Markup(" · ").join(links))
-    return page(data.get("ledger") or title, body, p, "/ledgers")
 
 
 # -- roster ----------------------------------------------------------------------------------------

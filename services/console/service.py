@@ -21,8 +21,8 @@ from fangfei.eventstore.provider import EventStoreProvider
 from fangfei.http import HttpError, json_response, read_json
 from fangfei.service_base import PlatformService
 
-from . import exports, pages
-from .backend import LEDGERS, Backend, BackendProvider, Reply
+from . import pages, reports
+from .backend import EXPORT_FORMATS, LEDGERS, STATISTICS, TEN_ONES, Backend, BackendProvider, Download, Reply
 from .session import (
     SERVICE, access, clear_session, error_page, html, page_route, redirect, set_session, token_of,
 )
@@ -169,49 +169,66 @@ class ConsoleService(PlatformService):
     @http("GET", "/ledgers")
     @page_route("/ledgers")
     def ledgers(self, request: Request) -> Response:
-        return html(pages.ledger_index(access(request).principal))
-
-    def _ledger_filters(self, request: Request) -> dict[str, str]:
-        p = access(request).principal
-        filters = {k: request.args.get(k, "")[:64] for k in ("community_id", "status", "page")}
-        if p.district_wide:
-            filters["street_id"] = request.args.get("street_id", "")[:64]
-        elif p.streets and not p.street:  # a member unit serving several streets names one
-            filters["street_id"] = request.args.get("street_id", "") or p.streets[0]
-        if pages.community_scoped(p):
-            filters["community_id"] = ""  # the ledger takes the community from the token
-        return {k: v for k, v in filters.items() if v}
+        return html(reports.ledger_index(access(request).principal))
 
     @http("GET", "/ledgers/<string:ledger_key>")
     @page_route("/ledgers/<ledger>")
     def ledger(self, request: Request, ledger_key: str) -> Response:
-        if ledger_key not in LEDGERS:
+        kind = LEDGERS.get(ledger_key)
+        if kind is None:
             raise HttpError(404, "not_found", "未找到该台账")
         p = access(request).principal
-        filters = self._ledger_filters(request)
-        if p.district_wide and not filters.get("street_id"):
-            reply = Reply(400, {"error": {"message": "请填写要查看的街道编号"}})
-        else:
-            reply = self.backend.ledger(token_of(request), ledger_key, filters)
-        return html(pages.ledger_page(p, ledger_key, filters, reply), 200 if reply.ok or reply.status == 404 else reply.status)
+        filters = _filters(request, ("status",) if kind.statuses else ())
+        if not kind.periods:
+            filters = {k: v for k, v in filters.items() if k not in _PERIOD}
+        reply = _needs_street(p, filters) or self.backend.ledger(token_of(request), ledger_key, filters)
+        return html(reports.ledger_page(p, kind, filters, reply), _status(reply))
 
     @http("GET", "/ledgers/<string:ledger_key>/export")
     @page_route("/ledgers/<ledger>/export")
     def export(self, request: Request, ledger_key: str) -> Response:
-        fmt = request.args.get("format", "xlsx")
-        if ledger_key not in LEDGERS or fmt not in ("xlsx", "csv"):
+        kind, fmt = LEDGERS.get(ledger_key), request.args.get("format", "xlsx")
+        if kind is None or fmt not in EXPORT_FORMATS:
             raise HttpError(404, "not_found", "未找到该台账或导出格式")
-        filters = {k: v for k, v in self._ledger_filters(request).items() if k != "page"}
-        reply = self.backend.ledger_all(token_of(request), ledger_key, filters)
-        if not reply.ok:
-            raise HttpError(reply.status, "export_failed", reply.message)
-        title = str(reply.body.get("ledger") or LEDGERS[ledger_key])
-        stamp = datetime.now(SHANGHAI).strftime("%Y%m%d")
-        data = exports.to_xlsx(reply.body, title) if fmt == "xlsx" else exports.to_csv(reply.body)
-        name = f"{title}-{stamp}.{fmt}"
-        return Response(data, content_type=exports.XLSX_TYPE if fmt == "xlsx" else exports.CSV_TYPE, headers={
-            "Content-Disposition": f"attachment; filename=\"{ledger_key}-{stamp}.{fmt}\"; filename*=UTF-8''{quote(name)}",
-            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+        filters = _filters(request, ("status",) if kind.statuses else (), paged=False)
+        if not kind.periods:
+            filters = {k: v for k, v in filters.items() if k not in _PERIOD}
+        reply = self.backend.ledger_export(token_of(request), ledger_key, filters, fmt)
+        return _download(reply, ledger_key, kind.title, fmt)
+
+    # -- statistics and 十个一 -------------------------------------------------------------------
+    @http("GET", "/statistics")
+    @page_route("/statistics")
+    def statistics_index(self, request: Request) -> Response:
+        return html(reports.statistics_index(access(request).principal, _filters(request, paged=False)))
+
+    @http("GET", "/statistics/<string:table_key>")
+    @page_route("/statistics/<table>")
+    def statistics(self, request: Request, table_key: str) -> Response:
+        if table_key not in STATISTICS:
+            raise HttpError(404, "not_found", "未找到该统计表")
+        p, filters = access(request).principal, _filters(request, paged=False)
+        reply = _needs_street(p, filters) or self.backend.statistics(token_of(request), table_key, filters)
+        return html(reports.statistics_page(p, table_key, filters, reply), _status(reply))
+
+    @http("GET", "/statistics/<string:table_key>/export")
+    @page_route("/statistics/<table>/export")
+    def statistics_export(self, request: Request, table_key: str) -> Response:
+        fmt = request.args.get("format", "xlsx")
+        if table_key not in STATISTICS or fmt not in EXPORT_FORMATS:
+            raise HttpError(404, "not_found", "未找到该统计表或导出格式")
+        filters = _filters(request, paged=False)
+        reply = self.backend.statistics_export(token_of(request), table_key, filters, fmt)
+        return _download(reply, table_key, STATISTICS[table_key], fmt)
+
+    @http("GET", "/ten-ones")
+    @page_route("/ten-ones")
+    def ten_ones(self, request: Request) -> Response:
+        """Each community's 十个一 progress toward 无非法集资社区 (counted by the ledger)."""
+        p = access(request).principal
+        filters = {k: v for k, v in _filters(request, paged=False).items() if k not in _PERIOD}  # cumulative
+        reply = _needs_street(p, filters) or self.backend.statistics(token_of(request), TEN_ONES, filters)
+        return html(reports.ten_ones_page(p, filters, reply), _status(reply))
 
     # -- roster ----------------------------------------------------------------------------------
     @http("GET", "/roster")
@@ -224,6 +241,54 @@ class ConsoleService(PlatformService):
         if street and (query["community_id"] or query["sector"]):
             who = self.backend.responsible(token, street, query["community_id"], query["sector"])
         return html(pages.roster_page(p, street, tree, who, query))
+
+
+_PERIOD = ("period_from", "period_to")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _filters(request: Request, extra: tuple[str, ...] = (), paged: bool = True) -> dict[str, str]:
+    """The filters of a ledger or statistics page as the ledger takes them. The street and (for
+    grid staff and community offices) the community are the token's: the ledger forces them, so
+    they are not sent; district roles name a street, a member unit serving several picks one."""
+    p = access(request).principal
+    names = ("community_id", *_PERIOD, *extra, *(("page",) if paged else ()))
+    filters = {k: request.args.get(k, "").strip()[:64] for k in names}
+    for k in _PERIOD:  # a date field's value, or nothing (the ledger would refuse anything else)
+        if not _DAY.match(filters[k]):
+            filters[k] = ""
+    if p.district_wide:
+        filters["street_id"] = request.args.get("street_id", "").strip()[:64]
+    elif p.streets and not p.street:  # one of the member unit's own streets (the first unless it picks one)
+        asked = request.args.get("street_id", "")
+        filters["street_id"] = asked if asked in p.streets else p.streets[0]
+    if pages.community_scoped(p):
+        filters["community_id"] = ""
+    return {k: v for k, v in filters.items() if v}
+
+
+def _needs_street(p: Any, filters: dict[str, str]) -> Reply | None:
+    """District roles keep no street of their own: the page asks which one before calling."""
+    if p.district_wide and not filters.get("street_id"):
+        return Reply(400, {"error": {"message": "请填写要查看的街道编号"}})
+    return None
+
+
+def _status(reply: Reply) -> int:
+    return 200 if reply.ok or reply.status == 404 else reply.status
+
+
+def _download(reply: Reply, key: str, title: str, fmt: str) -> Response:
+    """The ledger's file, named for the person (title and date); a refusal is a page."""
+    if not reply.ok or not isinstance(reply.body, Download):
+        raise HttpError(reply.status if not reply.ok else 502, "export_failed", reply.message)
+    stamp = datetime.now(SHANGHAI).strftime("%Y%m%d")
+    headers = {"Content-Disposition": f"attachment; filename=\"{key}-{stamp}.{fmt}\"; "
+                                      f"filename*=UTF-8''{quote(f'{title}-{stamp}.{fmt}')}",
+               "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    if reply.body.total_rows:
+        headers["X-Total-Rows"] = reply.body.total_rows
+    return Response(reply.body.content, content_type=EXPORT_FORMATS[fmt], headers=headers)
 
 
 def _next(value: str) -> str:

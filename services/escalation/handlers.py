@@ -30,8 +30,8 @@ from .domain.deadlines import register_deadline
 from .domain.enterprise import Enterprise, decide_flag, decide_plan, decide_sighting, decide_tag, fold_enterprise
 from .domain.errors import CommandRefused, InvalidCommand
 from .domain.obligations import (
-    Campaign, Obligation, ObligationState, campaign_from_fact, decide_submission, due_between, fold_obligation,
-    parse_obligation_id, phase_due,
+    DEFAULT_REMINDER_LEAD_H, Campaign, Obligation, ObligationState, campaign_from_fact, decide_submission, due_between,
+    fold_obligation, parse_obligation_id, phase_due,
 )
 from .domain.workflow import Change, Command, Context, decide
 from .responsibility import CaseResponsibility, report_holder
@@ -54,6 +54,7 @@ class Deps:
     roster: RosterView
     calendar: WorkCalendar
     indicators: IndicatorSet | None = None
+    reminder_lead_h: int = DEFAULT_REMINDER_LEAD_H  # FANGFEI_OBLIGATION_REMINDER_LEAD_H
 
 
 def case_stream(case_id: str) -> str:

@@ -4,7 +4,7 @@
   whether it is overdue) — what lists, the scanner and the gauges query;
 - `enterprise_index`: one per (street, credit code) — the cross-street lookup and the lists;
 - `campaign_index`: one per campaign — the phases obligations are derived from;
-- `obligation_index`: one per obligation that has a stream (submitted / missed).
+- `obligation_index`: one per obligation that has a stream (reminded / submitted / missed).
 
 Each document is the fold of its stream, written with a version guard (a slower writer of an
 older fold never overwrites a newer one). Writers refresh the documents of the streams they
@@ -114,9 +114,16 @@ def write_obligation(db: Any, stream_id: str, events: list[Event]) -> None:
     doc = {"_id": stream_id, "version": state.version, "street_id": first.street_id,
            "obligation_id": p["obligation_id"], "kind": p["kind"], "unit_id": p["unit_id"], "period": p["period"],
            "due_at": p["due_at"], "submitted_at": state.submitted_at, "submitted_by": state.submitted_by,
-           "on_time": state.on_time, "missed_recorded": state.missed_recorded,
+           "on_time": state.on_time, "missed_recorded": state.missed_recorded, "reminded": state.reminded,
            "responsible_person_id": state.responsible_person_id}
     _guarded_write(db[OBLIGATIONS], doc)
+
+
+def obligation_settled_for_reminder(db: Any, stream_id: str) -> bool:
+    """The read model already shows a reminder or a submission: nothing to remind (a stale or
+    missing row only costs a stream read; the append at the read version is the real guard)."""
+    doc = db[OBLIGATIONS].find_one({"_id": stream_id}, {"reminded": 1, "submitted_at": 1})
+    return bool(doc and (doc.get("reminded") or doc.get("submitted_at")))
 
 
 def _stored_obligation(p: Any) -> Obligation:

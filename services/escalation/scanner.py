@@ -6,7 +6,9 @@
    automatic escalation is one commit, appended at the version that was read, so a second
    scanner (or this one after a SIGKILL) can never record it twice;
 3. every tracked unit's report obligations whose deadline passed with nothing submitted get
-   `obligation.missed`, appended at version 0 of the obligation's deterministic stream;
+   `obligation.missed`, appended at version 0 of the obligation's deterministic stream; those
+   due within the reminder lead (FANGFEI_OBLIGATION_REMINDER_LEAD_H) and not yet submitted get
+   `obligation.reminder_due`, appended at the version read, so once per obligation;
 4. the gauges are set from the read model.
 
 Every instant written comes from the facts (deadlines), never from when the scan ran, so a late
@@ -26,7 +28,7 @@ from fangfei.eventstore.store import ConcurrencyConflict
 from . import projections
 from .domain.case import at_of, fold, iso
 from .domain.enterprise import decide_plan_breach, fold_enterprise
-from .domain.obligations import decide_missed, due_between, fold_obligation
+from .domain.obligations import Campaign, decide_missed, decide_reminder, due_between, fold_obligation, reminder_at
 from .domain.sla import MAX_STEPS_PER_SCAN, due_step
 from .domain.workflow import Change
 from .handlers import (
@@ -44,6 +46,7 @@ class ScanReport:
     breached: int = 0
     escalated: int = 0
     missed: int = 0
+    reminded: int = 0
     conflicts: int = 0
     caught_up: int = 0
     gauges: dict[str, int] = field(default_factory=dict)
@@ -108,34 +111,70 @@ def _tracked_since(deps: Deps, street_id: str, unit_id: str, unit_kind: str, now
 
 
 def scan_obligations(deps: Deps, now: datetime, report: ScanReport, pause: Callable[[], None]) -> None:
-    col = deps.store.db[UNITS]
     for street_id in sorted(deps.roster.streets):
         campaigns = list(campaigns_of(deps, street_id).values())
         for unit_id, unit_kind in units_of_street(deps.roster, street_id):
             doc = _tracked_since(deps, street_id, unit_id, unit_kind, now)
-            watermark = at_of(doc["watermark"])
-            until = now - timedelta(microseconds=1)  # a deadline is missed only once it has passed
-            if watermark >= until:
-                continue
-            for ob in due_between(unit_id, unit_kind, watermark, until, campaigns):
-                stream = obligation_stream(street_id, ob.obligation_id)
-                events = deps.store.events.read_stream(stream)
-                state = fold_obligation(ob, events)
-                holder = report_holder(deps.roster, street_id, unit_id, unit_kind, ob.due_at)
-                change = decide_missed(state, now, holder.person_id, holder.grid_id)
-                if change is None:
-                    continue
-                try:
-                    commit = deps.store.append(stream, state.version,
-                                               [make_event(change, stream, street_id, ACTOR, deps.clock)])
-                except ConcurrencyConflict:
-                    report.conflicts += 1  # submitted meanwhile: it is late, not missed
-                    continue
-                metrics.OBLIGATIONS.labels(street_id, ob.kind, "missed").inc()
-                projections.write_obligation(deps.store.db, stream, events + list(commit.events))
-                report.missed += 1
-                pause()
-            col.update_one({"_id": doc["_id"]}, {"$set": {"watermark": until.isoformat()}})
+            record_missed(deps, doc, campaigns, now, report, pause)
+            remind_unit(deps, street_id, unit_id, unit_kind, at_of(doc["since"]), campaigns, now, report, pause)
+
+
+def record_missed(deps: Deps, doc: dict, campaigns: list[Campaign], now: datetime, report: ScanReport,
+                  pause: Callable[[], None]) -> None:
+    """`obligation.missed` for each of the unit's deadlines passed since the watermark."""
+    street_id, unit_id, unit_kind = doc["street_id"], doc["unit_id"], doc["unit_kind"]
+    watermark = at_of(doc["watermark"])
+    until = now - timedelta(microseconds=1)  # a deadline is missed only once it has passed
+    if watermark >= until:
+        return
+    for ob in due_between(unit_id, unit_kind, watermark, until, campaigns):
+        stream = obligation_stream(street_id, ob.obligation_id)
+        events = deps.store.events.read_stream(stream)
+        state = fold_obligation(ob, events)
+        holder = report_holder(deps.roster, street_id, unit_id, unit_kind, ob.due_at)
+        change = decide_missed(state, now, holder.person_id, holder.grid_id)
+        if change is None:
+            continue
+        try:
+            commit = deps.store.append(stream, state.version,
+                                       [make_event(change, stream, street_id, ACTOR, deps.clock)])
+        except ConcurrencyConflict:
+            report.conflicts += 1  # submitted meanwhile: it is late, not missed
+            continue
+        metrics.OBLIGATIONS.labels(street_id, ob.kind, "missed").inc()
+        projections.write_obligation(deps.store.db, stream, events + list(commit.events))
+        report.missed += 1
+        pause()
+    deps.store.db[UNITS].update_one({"_id": doc["_id"]}, {"$set": {"watermark": until.isoformat()}})
+
+
+def remind_unit(deps: Deps, street_id: str, unit_id: str, unit_kind: str, since: datetime,
+                campaigns: list[Campaign], now: datetime, report: ScanReport, pause: Callable[[], None]) -> None:
+    """`obligation.reminder_due` for each obligation of the unit due in the next lead hours.
+
+    No watermark: the window (now, now + lead] is looked at on every pass, so a campaign phase
+    defined inside the lead is still reminded. The read model says which ones were already
+    reminded or submitted (a cheap skip); the stream, appended at the version read, is the guard:
+    a restart, a replay or a second scanner finds the reminder folded or loses the append."""
+    lead = deps.reminder_lead_h
+    for ob in due_between(unit_id, unit_kind, max(now, since), now + timedelta(hours=lead), campaigns):
+        stream = obligation_stream(street_id, ob.obligation_id)
+        if projections.obligation_settled_for_reminder(deps.store.db, stream):
+            continue
+        events = deps.store.events.read_stream(stream)
+        state = fold_obligation(ob, events)
+        holder = report_holder(deps.roster, street_id, unit_id, unit_kind, reminder_at(ob, lead, since))
+        change = decide_reminder(state, now, lead, since, holder.person_id, holder.grid_id)
+        if change is None:
+            continue
+        try:
+            commit = deps.store.append(stream, state.version, [make_event(change, stream, street_id, ACTOR, deps.clock)])
+        except ConcurrencyConflict:
+            report.conflicts += 1  # submitted or reminded meanwhile: decided again next pass
+            continue
+        projections.write_obligation(deps.store.db, stream, events + list(commit.events))
+        report.reminded += 1
+        pause()
 
 
 def scan_enterprise_plans(deps: Deps, now: datetime, report: ScanReport, pause: Callable[[], None]) -> None:

@@ -35,7 +35,7 @@ from . import handlers, metric_series, projections, schemas, scoping
 from .clock import clock_from_env
 from .domain.case import Case
 from .domain.errors import CommandRefused, InvalidCommand, WorkflowError
-from .domain.obligations import phase_due
+from .domain.obligations import DEFAULT_REMINDER_LEAD_H, phase_due
 from .domain.vocabulary import ACTION_LABELS, RISK_TAG_LABELS
 from .domain.workflow import allowed_actions
 from .scanner import scan
@@ -55,7 +55,24 @@ def _scan_interval() -> float:
     return value
 
 
+REMINDER_LEAD_ENV = "FANGFEI_OBLIGATION_REMINDER_LEAD_H"
+
+
+def _reminder_lead_h() -> int:
+    """Hours before a report's deadline its responsible person is reminded (whole hours, 1–720):
+    read once at start, like the scan interval, so every pass of a process uses the same lead."""
+    raw = os.environ.get(REMINDER_LEAD_ENV, "") or str(DEFAULT_REMINDER_LEAD_H)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{REMINDER_LEAD_ENV} must be a whole number of hours, got {raw!r}") from None
+    if not 1 <= value <= 720:
+        raise ValueError(f"{REMINDER_LEAD_ENV} must be between 1 and 720 hours, got {raw!r}")
+    return value
+
+
 SCAN_INTERVAL_S = _scan_interval()
+REMINDER_LEAD_H = _reminder_lead_h()
 _ID = re.compile(ID_PATTERN)
 log = logging.getLogger(__name__)
 
@@ -72,7 +89,8 @@ class EscalationService(PlatformService):
 
     # -- wiring -----------------------------------------------------------------------------
     def _deps(self) -> handlers.Deps:
-        return handlers.Deps(self.store, self.clock, self.roster.load(), default_calendar(), default_indicators())
+        return handlers.Deps(self.store, self.clock, self.roster.load(), default_calendar(), default_indicators(),
+                             reminder_lead_h=REMINDER_LEAD_H)
 
     def _now(self) -> datetime:
         return self.clock.now().astimezone(SHANGHAI)
@@ -119,13 +137,14 @@ class EscalationService(PlatformService):
 
     @timer(interval=SCAN_INTERVAL_S)
     def scan_deadlines(self) -> None:
-        """Warn, breach and escalate what is due; record missed reports; set the gauges."""
+        """Warn, breach and escalate what is due; record missed and soon-due reports; set the gauges."""
         deps = self._deps()
         for street in deps.roster.streets:  # after a restart no roster event may come for a while
             metric_series.prime_street(street)
         report = scan(deps, pause=lambda: eventlet.sleep(0))
-        if report.breached or report.missed or report.warned:
-            log.info("deadline scan: %s warned, %s breached, %s missed", report.warned, report.breached, report.missed)
+        if report.breached or report.missed or report.warned or report.reminded:
+            log.info("deadline scan: %s warned, %s breached, %s missed, %s reminded",
+                     report.warned, report.breached, report.missed, report.reminded)
 
     # -- cases ------------------------------------------------------------------------------
     @http("GET", "/api/cases/<string:case_id>")

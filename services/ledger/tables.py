@@ -26,16 +26,20 @@ def columns_json(columns: Iterable[Column]) -> list[dict[str, str]]:
 
 def cell(value: Any) -> Any:
     """A value as a cell: empty for none, 是/否 for booleans, lists joined with 、; numbers stay
-    numbers (so a spreadsheet can sum them), everything else is text."""
+    numbers (so a spreadsheet can sum them), everything else is text. Text a person typed that a
+    spreadsheet would run as a formula (`=HYPERLINK(…)`, `+…`, `-…`, `@…`) gets a leading `'`, so
+    an office opening an export never runs what a reporter wrote (CSV/formula injection)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, (list, tuple)):
-        return "、".join(str(v) for v in value)
-    if isinstance(value, (int, float, str)):
+        value = "、".join(str(v) for v in value)
+    if isinstance(value, str):
+        return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    if isinstance(value, (int, float)):
         return value
-    return str(value)
+    return cell(str(value))
 
 
 def utc(text: str) -> str:

@@ -86,6 +86,23 @@ def obligation_missed(payload: Mapping[str, Any]) -> Message:
                    "至今未报，请尽快补报。")
 
 
+def format_deadline(iso: str) -> str:
+    """`2026-03-20T12:00:00+08:00` → `3月20日12:00`; the end of a day (23:59:59, how a "24:00"
+    deadline is written) reads `24:00`, as the cadence rules say it, not one minute early."""
+    at = parse_iso(iso).astimezone(SHANGHAI)
+    if (at.hour, at.minute, at.second) == (23, 59, 59):
+        return f"{at.month}月{at.day}日24:00"
+    return f"{at.month}月{at.day}日{at:%H:%M}"
+
+
+def obligation_reminder(payload: Mapping[str, Any], unit_name: str) -> Message:
+    """To the person who answers for a report, a lead time before its deadline. The title comes
+    from the event (escalation owns the cadence calendar); the unit's name from the roster copy."""
+    unit = f"（{unit_name}）" if unit_name else f"（{payload['unit_id']}）"
+    return Message("报送截止提醒",
+                   f"{payload['title']}{unit}将于{format_deadline(payload['due_at'])}截止，请按时报送。")
+
+
 def daily_digest(grid_name: str, day: str, open_count: int, overdue: list[str]) -> Message:
     body = f"{grid_name}辖区截至 {day} 共有在办案件 {open_count} 件，其中超时 {len(overdue)} 件。"
     if overdue:

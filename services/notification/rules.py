@@ -12,6 +12,7 @@ they are matched by subscriptions.py.
 | sla.breached | the person responsible, and the chief of the grid one level above at the deadline | yes |
 | case.agency_notified | the contacts of the street's member units of that agency (派出所, 市场监管所…) | yes |
 | obligation.missed | the person responsible for the report | no |
+| obligation.reminder_due | the person responsible for the report at the reminder's instant | no |
 | (daily, digest.py) | each level-2 chief: open and overdue cases of their area | no |
 """
 
@@ -34,7 +35,8 @@ class Notice:
     urgent: bool = False
 
 
-RULE_TYPES = ("case.opened", "sla.warned", "sla.breached", "case.agency_notified", "obligation.missed")
+RULE_TYPES = ("case.opened", "sla.warned", "sla.breached", "case.agency_notified", "obligation.missed",
+              "obligation.reminder_due")
 
 
 def notices_for(event: Event, view: RosterView) -> list[Notice]:
@@ -61,7 +63,16 @@ def notices_for(event: Event, view: RosterView) -> list[Notice]:
         return [Notice(pid, messages.agency_notified(p, p["agency"]), urgent=True) for pid in people]
     if event.type == "obligation.missed":
         return [Notice(p["responsible_person_id"], messages.obligation_missed(p))] if p["responsible_person_id"] else []
+    if event.type == "obligation.reminder_due":
+        if not p["responsible_person_id"]:
+            return []  # nobody holds the post: the office sees the open report in its list
+        return [Notice(p["responsible_person_id"], messages.obligation_reminder(p, unit_name(view, p["unit_id"])))]
     return []
+
+
+def unit_name(view: RosterView, unit_id: str) -> str:
+    """A community's or a street's name from the roster copy (empty if not known yet)."""
+    return (view.communities.get(unit_id) or view.streets.get(unit_id) or {}).get("name", "")
 
 
 def chief_above(view: RosterView, grid_id: str, at_iso: str) -> str:

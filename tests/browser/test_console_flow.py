@@ -1,7 +1,7 @@
 """The web console in a real browser (Debian's headless Chromium) against a real stack: a grid
 worker reports a clue from a phone-sized screen → the level-3 chief sees it in their list,
-registers it and escalates it → the community office sees the ledger row and exports it; and a
-grid worker of another community cannot open the case. Every step is checked on the page and
+registers it and escalates it → the community office sees the ledger row, exports it and opens its
+十个一 progress; and a grid worker of another community cannot open the case. Every step is checked on the page and
 photographed (screenshots under test-artifacts/console/, ignored by git)."""
 
 from __future__ import annotations
@@ -205,6 +205,15 @@ def test_report_escalate_and_export_through_the_console(stack: Stack, browser: o
     assert rows[0][0] == "线索编号" and "核查状态" in rows[0], rows[0]
     assert any(r[0] == clue_id for r in rows[1:]), rows
 
+    # 5. … and its 十个一 progress: its own community only, every field labelled, on the phone's width
+    d.get(console(stack) + "/ten-ones")  # type: ignore[attr-defined]
+    card = shows(d, "完成进度", "the 十个一 page")
+    assert d.find_elements(By.ID, "ten-ones-magang") and "luogang" not in card, card  # type: ignore[attr-defined]
+    assert re.search(r"已完成 \d+ / 10 项", card), card
+    assert d.find_elements(By.ID, "export-xlsx")  # type: ignore[attr-defined]
+    assert fits_phone(d)
+    shot(d, "6-ten-ones")
+
 
 def test_a_grid_worker_cannot_open_another_communitys_case(stack: Stack, browser: object) -> None:
     from selenium.webdriver.common.by import By
@@ -222,7 +231,7 @@ def test_a_grid_worker_cannot_open_another_communitys_case(stack: Stack, browser
     sign_in(d, stack, mint.token("grid_staff", community="luogang", person="luogang-l3-01-chief"))
     d.get(console(stack) + f"/cases/{clue_id}")  # type: ignore[attr-defined]
     page = text_of(d)
-    shot(d, "6-other-community-refused")
+    shot(d, "7-other-community-refused")
     assert "无权查看" in page, page
     assert "马岗社区内部线索标题" not in d.page_source and "仅马岗社区可见的描述" not in d.page_source  # type: ignore[attr-defined]
     assert not d.find_elements(By.ID, "timeline")  # type: ignore[attr-defined]

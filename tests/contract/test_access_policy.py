@@ -99,6 +99,10 @@ EXPECTED: dict[tuple[str, str, str], dict[str, str]] = {
     ("console", "GET", "/ledgers"): {**_CLUE_READERS, M: "street"},
     ("console", "GET", "/ledgers/<ledger>"): {**_CLUE_READERS, M: "street"},
     ("console", "GET", "/ledgers/<ledger>/export"): {**_CLUE_READERS, M: "street"},
+    ("console", "GET", "/statistics"): {**_CLUE_READERS, M: "street"},
+    ("console", "GET", "/statistics/<table>"): {**_CLUE_READERS, M: "street"},
+    ("console", "GET", "/statistics/<table>/export"): {**_CLUE_READERS, M: "street"},
+    ("console", "GET", "/ten-ones"): {**_CLUE_READERS, M: "street"},
     ("console", "GET", "/roster"): {**_CLUE_READERS, M: "street"},
 }
 SERVICES = {"intake": IntakeService, "ledger": LedgerService, "notification": NotificationService,

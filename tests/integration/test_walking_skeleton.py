@@ -175,14 +175,17 @@ def test_whole_platform_restart_keeps_every_clue_exactly_once(stack: Stack) -> N
     clue_id = post_clue(stack, community="youfang")
     wait_until(lambda: routed(stack, clue_id), DEADLINE_S, "clue routed before the restart")
     before_rows = {r["clue_id"] for r in ledger_rows(stack)}
-    before_deliveries = sorted(d["delivery_id"] for d in deliveries(stack))
+    # deliveries caused by cases (clock-driven notices, e.g. report reminders, may come with time)
+    case_deliveries = lambda: sorted(d["delivery_id"] for d in deliveries(stack)  # noqa: E731
+                                     if d.get("source_type") == "case.opened")
+    before_deliveries = case_deliveries()
     stack.stop()  # services and the in-memory broker: everything not in the stores is gone
     stack.start(timeout_s=120)
     # `make run` seeds again on every start: must change nothing
     seed_demo(stack.services["roster"].url, token=TokenMinter(stack.keys_dir).token("district_office"))
     stack.wait_quiet(DEADLINE_S)  # every event republished to the new broker and consumed again
     assert {r["clue_id"] for r in ledger_rows(stack)} == before_rows and len(ledger_rows(stack)) == len(before_rows)
-    assert sorted(d["delivery_id"] for d in deliveries(stack)) == before_deliveries
+    assert case_deliveries() == before_deliveries
     status, body = call("GET", url(stack, "intake", f"/api/clues/{clue_id}"), headers=auth(stack))
     assert status == 200 and body["version"] == 1
     after = post_clue(stack, community="xinzhan")  # and the platform still works after the restart

@@ -56,5 +56,10 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/ledgers/<ledger>"): _get(lambda other: f"/ledgers/clue-verification?street_id={_street(other)}"),
     ("GET", "/ledgers/<ledger>/export"): _get(
         lambda other: f"/ledgers/clue-verification/export?format=csv&street_id={_street(other)}"),
+    ("GET", "/statistics"): _get(lambda other: f"/statistics?street_id={_street(other)}"),
+    ("GET", "/statistics/<table>"): _get(lambda other: f"/statistics/clue-screening?street_id={_street(other)}"),
+    ("GET", "/statistics/<table>/export"): _get(
+        lambda other: f"/statistics/clue-screening/export?format=csv&street_id={_street(other)}"),
+    ("GET", "/ten-ones"): _get(lambda other: f"/ten-ones?street_id={_street(other)}"),
     ("GET", "/roster"): _get(lambda other: f"/roster?street_id={_street(other)}"),
 }

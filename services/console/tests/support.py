@@ -14,7 +14,7 @@ from fangfei.auth.gate import Gate
 from fangfei.testing.auth import test_gate
 from fangfei.testing.stores import memory_store
 from fangfei.testing.wsgi import ServiceApp
-from services.console.backend import Reply
+from services.console.backend import EXPORT_FORMATS, LEDGERS, STATISTICS, Download, Reply
 from services.console.service import ConsoleService
 
 OWN_STREET, OWN_COMMUNITY = "longgang", "magang"
@@ -44,6 +44,13 @@ LEDGER_ROWS = [{"clue_id": cid, "street_id": c["street_id"], "community_id": c["
 COLUMNS = [{"key": "clue_id", "label": "线索编号"}, {"key": "community_id", "label": "社区"},
            {"key": "title", "label": "线索标题"}, {"key": "found_at", "label": "发现时间"},
            {"key": "status_label", "label": "核查状态"}]
+# every other ledger: one record per street, the shape of the ledger's record ledgers
+RECORD_ROWS = [{"id": f"rec-{c['community_id']}", "street_id": c["street_id"], "community_id": c["community_id"],
+                "period_date": "2026-03-14", "status_label": "办理中"} for c in CASES.values()]
+RECORD_COLUMNS = [{"key": "id", "label": "记录编号"}, {"key": "community_id", "label": "社区"},
+                  {"key": "period_date", "label": "日期"}, {"key": "status_label", "label": "状态"}]
+TEN_ONE_ITEMS = {"organisation": "一个打击非法集资组织", "publicity_series": "一系列宣传教育", "liaison": "一名联络员"}
+COMMUNITY_NAMES = {OWN_COMMUNITY: "马岗社区", "luogang": "罗岗社区", OTHER_COMMUNITY: "坪山一社区"}
 
 
 def _not_found() -> Reply:
@@ -105,24 +112,95 @@ class FakeBackend:
                            "suggested_tag_label": "黄" if hit else "绿",
                            "hits": [{"label": "承诺保本", "matched": "保本"}] if hit else []})
 
-    def _rows(self, token: str, filters: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return [r for r in LEDGER_ROWS if self._sees(token, r["street_id"], r["community_id"])
-                and (not filters.get("street_id") or r["street_id"] == filters["street_id"])]
+    def _principal(self, token: str) -> Any:
+        return self.gate.authenticate({"Authorization": f"Bearer {token}"})
+
+    def _refuse_street(self, token: str, filters: Mapping[str, Any]) -> Reply | None:
+        """As the ledger: another street than the token's is a 403; a district role must name one."""
+        streets = self._principal(token).street_set()
+        if streets is None and not filters.get("street_id"):
+            return Reply(400, {"error": {"code": "missing_street_id", "message": "请指定街道（street_id）"}})
+        if filters.get("street_id") and streets is not None and filters["street_id"] not in streets:
+            return Reply(403, {"error": {"code": "street_out_of_scope", "message": "无权查看其他街道的数据"}})
+        return None
+
+    def _scoped(self, token: str, rows: list[dict[str, Any]], filters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        p = self._principal(token)
+        street = filters.get("street_id") or p.street or (p.streets[0] if p.streets else "")
+        return [r for r in rows if r["street_id"] == street and self._sees(token, r["street_id"], r["community_id"])
+                and (not filters.get("community_id") or r["community_id"] == filters["community_id"])]
 
     def ledger(self, token: str, key: str, filters: Mapping[str, Any]) -> Reply:
         self.calls.append(("ledger", token, dict(filters)))
-        if key != "clue-verification":
-            return _not_found()
-        p = self.gate.authenticate({"Authorization": f"Bearer {token}"})
-        streets = p.street_set()
-        if filters.get("street_id") and streets is not None and filters["street_id"] not in streets:
-            return Reply(403, {"error": {"code": "street_out_of_scope", "message": "无权查看其他街道的数据"}})
-        rows = self._rows(token, filters)
-        return Reply(200, {"ledger": "非法集资举报线索核查台账", "columns": COLUMNS, "rows": rows, "page": 1,
-                           "page_size": 50, "total": len(rows)})
+        return self._ledger(token, key, filters)
 
-    def ledger_all(self, token: str, key: str, filters: Mapping[str, Any]) -> Reply:
-        return self.ledger(token, key, filters)
+    def _ledger(self, token: str, key: str, filters: Mapping[str, Any]) -> Reply:
+        if key not in LEDGERS:
+            return _not_found()
+        refused = self._refuse_street(token, filters)
+        if refused:
+            return refused
+        verification = key == "clue-verification"
+        rows = self._scoped(token, LEDGER_ROWS if verification else RECORD_ROWS, filters)
+        return Reply(200, {"ledger": LEDGERS[key].title, "columns": COLUMNS if verification else RECORD_COLUMNS,
+                           "rows": rows, "page": 1, "page_size": 50, "total": len(rows)})
+
+    def ledger_export(self, token: str, key: str, filters: Mapping[str, Any], fmt: str) -> Reply:
+        self.calls.append(("ledger_export", token, {**filters, "format": fmt}))
+        return self._file(self._ledger(token, key, filters), fmt)
+
+    def _ten_ones(self, token: str, filters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        p = self._principal(token)
+        street = filters.get("street_id") or p.street or (p.streets[0] if p.streets else "")
+        communities = [OWN_COMMUNITY, "luogang"] if street == OWN_STREET else [OTHER_COMMUNITY]
+        if p.community or filters.get("community_id"):
+            communities = [c for c in communities if c == (p.community or filters.get("community_id"))]
+        rows: list[dict[str, Any]] = []
+        for c in communities:
+            done = set(TEN_ONE_ITEMS) if c == OWN_COMMUNITY else {"liaison"}
+            rows.append({"community_id": c, "community_name": COMMUNITY_NAMES[c],
+                         **{f"item_{k}": "已完成" if k in done else "未完成" for k in TEN_ONE_ITEMS},
+                         "done": len(done), "certified": "达标" if done == set(TEN_ONE_ITEMS) else "未达标"})
+        if not (p.community or filters.get("community_id")):
+            certified = sum(r["certified"] == "达标" for r in rows)
+            rows.append({"community_id": "合计", "community_name": f"达标 {certified}/{len(rows)}",
+                         "done": certified, "certified": "已达目标" if certified * 2 >= len(rows) else "未达目标（50%）"})
+        return rows
+
+    def statistics(self, token: str, table: str, filters: Mapping[str, Any]) -> Reply:
+        self.calls.append(("statistics", token, {**filters, "table": table}))
+        return self._statistics(token, table, filters)
+
+    def _statistics(self, token: str, table: str, filters: Mapping[str, Any]) -> Reply:
+        if table not in STATISTICS:
+            return _not_found()
+        refused = self._refuse_street(token, filters)
+        if refused:
+            return refused
+        if table == "ten-ones":
+            columns = [{"key": "community_id", "label": "社区"}, {"key": "community_name", "label": "社区名称"},
+                       *({"key": f"item_{k}", "label": v} for k, v in TEN_ONE_ITEMS.items()),
+                       {"key": "done", "label": "已完成项数"}, {"key": "certified", "label": "是否达标"}]
+            rows = self._ten_ones(token, filters)
+        else:
+            columns = [{"key": "community_id", "label": "社区"}, {"key": "clues", "label": "线索总数"}]
+            rows = [{"community_id": r["community_id"], "clues": 1234} for r in self._scoped(token, LEDGER_ROWS, filters)]
+        return Reply(200, {"table": STATISTICS[table], "columns": columns, "rows": rows, "total": len(rows)})
+
+    def statistics_export(self, token: str, table: str, filters: Mapping[str, Any], fmt: str) -> Reply:
+        self.calls.append(("statistics_export", token, {**filters, "table": table, "format": fmt}))
+        return self._file(self._statistics(token, table, filters), fmt)
+
+    @staticmethod
+    def _file(listing: Reply, fmt: str) -> Reply:
+        """The ledger's file for a listing: CSV as the ledger writes it; XLSX as opaque bytes."""
+        if not listing.ok:
+            return listing
+        cols = listing.body["columns"]
+        lines = [",".join(c["label"] for c in cols)] + [",".join(str(r.get(c["key"], "")) for c in cols)
+                                                         for r in listing.body["rows"]]
+        data = ("\ufeff" + "\r\n".join(lines) + "\r\n").encode() if fmt == "csv" else b"PK\x03\x04 ledger xlsx"
+        return Reply(200, Download(data, EXPORT_FORMATS[fmt], str(len(listing.body["rows"]))))
 
     def tree(self, token: str, street_id: str) -> Reply:
         self.calls.append(("tree", token, street_id))

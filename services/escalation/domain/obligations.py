@@ -8,8 +8,8 @@ An obligation is identified by `<kind>:<unit>:<period>`:
 - `campaign:<community>:<campaign>.<phase>`  a campaign phase deadline (configurable).
 
 Obligations are not stored until something happens to them: the schedule is a pure function
-of the calendar, and the stream `obligation-<street>:<id>` holds `obligation.submitted` and/or
-`obligation.missed`. Verdicts: open (待报送) → on_time (按时报送) | late (逾期报送) | missed (逾期未报);
+of the calendar, and the stream `obligation-<street>:<id>` holds `obligation.reminder_due` (once,
+a lead time before the deadline), `obligation.submitted` and/or `obligation.missed`. Verdicts: open (待报送) → on_time (按时报送) | late (逾期报送) | missed (逾期未报);
 a report submitted after `missed` was recorded makes it late.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Mapping
 
 from fangfei.clock import SHANGHAI
@@ -163,6 +163,7 @@ class ObligationState:
     submitted_by: str = ""
     on_time: bool | None = None
     missed_recorded: bool = False
+    reminded: bool = False
     responsible_person_id: str = ""
     summary: str = ""
     version: int = 0
@@ -194,6 +195,9 @@ def fold_obligation(ob: Obligation, facts: Iterable[Fact]) -> ObligationState:
         elif f.type == "obligation.missed":
             state.missed_recorded = True
             state.responsible_person_id = p.get("responsible_person_id", "")
+        elif f.type == "obligation.reminder_due":
+            # not who answers for it: that is decided at the deadline (missed / submission)
+            state.reminded = True
         state.version = f.stream_version
     return state
 
@@ -224,6 +228,34 @@ def decide_missed(state: ObligationState, now: datetime, responsible: str, grid_
     return Change("obligation.missed", {
         "obligation_id": ob.obligation_id, "kind": ob.kind, "unit_id": ob.unit_id, "period": ob.period,
         "due_at": iso(ob.due_at), "responsible_person_id": responsible, "grid_id": grid_id,
+    })
+
+
+DEFAULT_REMINDER_LEAD_H = 24
+
+
+def reminder_at(ob: Obligation, lead_hours: int, tracked_since: datetime) -> datetime:
+    """When the reminder of `ob` is due: `lead_hours` before its deadline, or when tracking of
+    its unit started if that was later (a deadline closer than the lead to the start is still
+    reminded, at once). A pure function of facts, so a late scan or a replay names the same
+    instant and therefore the same person."""
+    return max(ob.due_at - timedelta(hours=lead_hours), tracked_since)
+
+
+def decide_reminder(state: ObligationState, now: datetime, lead_hours: int, tracked_since: datetime,
+                    responsible: str, grid_id: str) -> Change | None:
+    """`obligation.reminder_due` once `now` is within the lead of the deadline, if nothing is
+    submitted yet, no reminder was recorded, the deadline has not passed and it falls after
+    tracking started (an older deadline is owed nothing, like `missed`); None otherwise."""
+    ob = state.obligation
+    if state.submitted_at or state.reminded or state.missed_recorded:
+        return None
+    if ob.due_at <= tracked_since or now >= ob.due_at or now < ob.due_at - timedelta(hours=lead_hours):
+        return None
+    return Change("obligation.reminder_due", {
+        "obligation_id": ob.obligation_id, "kind": ob.kind, "unit_id": ob.unit_id, "period": ob.period,
+        "title": ob.title, "due_at": iso(ob.due_at), "at": iso(reminder_at(ob, lead_hours, tracked_since)),
+        "lead_hours": lead_hours, "responsible_person_id": responsible, "grid_id": grid_id,
     })
 
 

@@ -16,7 +16,8 @@ from services.intake.vault import IDENTITIES, KEYS
 from .support import REPORTER, SYNTHETIC_ID, Intake, valid_clue
 
 READ = {"reason": "reward_payout", "reference": "JL-2026-031"}
-CLEAR_TEXT = ("测试举报人甲", "13700009001", "137-0000-9001", SYNTHETIC_ID)
+PHONE_DIGITS = "137-0000-9001".replace("-", "")  # the synthetic reporter's phone as it is stored
+CLEAR_TEXT = ("测试举报人甲", PHONE_DIGITS, "137-0000-9001", SYNTHETIC_ID)
 
 # P1: what a clue may carry, as approved (docs/security.md, "Minimal collection").
 APPROVED_CLUE_FIELDS = {
@@ -69,7 +70,7 @@ def test_a_street_office_with_an_approved_reason_reads_it_and_an_audit_record_is
     rid = reported["reporter_id"]
     status, body = intake.post(f"/api/reporters/{rid}/identity", READ, role="street_office", person="jd-office-01")
     assert status == 200, body
-    assert body["identity"] == {"name": "测试举报人甲", "phone": "13700009001", "id_number": SYNTHETIC_ID}
+    assert body["identity"] == {"name": "测试举报人甲", "phone": PHONE_DIGITS, "id_number": SYNTHETIC_ID}
     audit = intake.store.events.read_stream(f"reporter-{rid}")
     assert [e.type for e in audit] == ["audit.identity_read"]
     assert audit[0].actor == "jd-office-01" and audit[0].event_id == body["audit_event_id"]

@@ -54,7 +54,7 @@ def is_credit_code(value: str) -> bool:
 
 
 def normalize_phone(value: str) -> str | None:
-    """Digits only (`13900000001`, `055112345678`), or None if it is not a phone number."""
+    """Digits only (`139-0000-0001` gives its 11 digits, `0551-12345678` its 12), or None if it is not a phone number."""
     compact = re.sub(r"[\s-]", "", value)
     if len(compact) > 16:
         return None

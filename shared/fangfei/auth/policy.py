@@ -123,6 +123,10 @@ POLICY: dict[tuple[str, str, str], Mapping[str, Scope]] = {
     ("console", "GET", "/ledgers"): _READ_LEDGERS,
     ("console", "GET", "/ledgers/<ledger>"): _READ_LEDGERS,
     ("console", "GET", "/ledgers/<ledger>/export"): _READ_LEDGERS,
+    ("console", "GET", "/statistics"): _READ_LEDGERS,
+    ("console", "GET", "/statistics/<table>"): _READ_LEDGERS,
+    ("console", "GET", "/statistics/<table>/export"): _READ_LEDGERS,
+    ("console", "GET", "/ten-ones"): _READ_LEDGERS,
     ("console", "GET", "/roster"): _READ_LEDGERS,
 }
 

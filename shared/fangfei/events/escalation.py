@@ -298,6 +298,24 @@ class ObligationMissedV1(_Strict):
     grid_id = ident(required=False)
 
 
+class ObligationReminderDueV1(_Strict):
+    """The deadline is near (within the configured lead time) and nothing is submitted yet: remind
+    the person responsible at `at` (due_at minus the lead, or when tracking started if later).
+    Recorded at most once per obligation, before its deadline; `title` is the report's Chinese
+    name so a consumer needs no copy of the cadence calendar to say what is due."""
+
+    obligation_id = text(160)
+    kind = code(OBLIGATION_KINDS)
+    unit_id = ident()
+    period = text(80)
+    title = text(220)
+    due_at = instant()
+    at = instant()
+    lead_hours = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=24 * 30))
+    responsible_person_id = ident(required=False)
+    grid_id = ident(required=False)
+
+
 class CampaignPhaseV1(_Strict):
     phase_id = ident()
     name = text(100)
@@ -387,6 +405,7 @@ _CASE = [
     ("obligation.tracking_started", ObligationTrackingStartedV1, "开始跟踪报送义务 report obligations tracked"),
     ("obligation.submitted", ObligationSubmittedV1, "已报送 a periodic report was submitted"),
     ("obligation.missed", ObligationMissedV1, "逾期未报 a periodic report was missed"),
+    ("obligation.reminder_due", ObligationReminderDueV1, "报送临期提醒 a report is due soon and not yet submitted"),
     ("campaign.defined", CampaignDefinedV1, "专项行动已设定 a campaign with phase deadlines"),
     ("enterprise.sighted", EnterpriseSightedV1, "企业已登记/出现 an enterprise came up in a street"),
     ("enterprise.cross_street_flagged", EnterpriseCrossStreetFlaggedV1, "跨街道提示 same credit code in another street"),
