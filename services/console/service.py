@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+import eventlet
+from nameko.extensions import DependencyProvider
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
@@ -43,9 +45,36 @@ def _street(request: Request) -> str:
     return request.args.get("street_id", "") or (p.streets[0] if p.streets else "")
 
 
+class HubWaker(DependencyProvider):
+    """Wakes the eventlet hub twice a second.
+
+    `nameko run` acts on SIGTERM by spawning a greenlet from the signal handler; a service with no
+    periodic work of its own (the console has no relay and no consumer) leaves the hub asleep in
+    epoll, which Python resumes after the handler, so the stop waited for the next request (or the
+    launcher's SIGKILL, 10 s later). The other services' relays and consumers wake it anyway."""
+
+    _thread: Any = None
+
+    def start(self) -> None:
+        self._thread = self.container.spawn_managed_thread(self._tick)
+
+    @staticmethod
+    def _tick() -> None:
+        while True:
+            eventlet.sleep(0.5)
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._thread.kill()
+            self._thread = None
+
+    kill = stop
+
+
 class ConsoleService(PlatformService):
     name = SERVICE
     store = EventStoreProvider(publishes=False)  # nothing of its own: /health still reports a store
+    waker = HubWaker()
     backend: Backend = BackendProvider()
 
     # -- signing in (before a token exists: not behind the gate) ---------------------------------
