@@ -141,10 +141,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def rounded(value: Any) -> Any:
+    """Floats to 6 significant digits: more is noise in a timing, and long digit runs in the file
+    would look like phone numbers to the repository's personal-data check."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(v) for v in value]
+    return value
+
+
 def write_json(results: dict[str, Any], path: str) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as fh:
-        json.dump(results, fh, ensure_ascii=False, indent=1, default=str)
+        json.dump(rounded(results), fh, ensure_ascii=False, indent=1, default=str)
 
 
 def write_page(results: dict[str, Any], json_path: str, doc_path: str) -> None:
