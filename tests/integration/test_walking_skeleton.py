@@ -173,7 +173,10 @@ def test_notification_killed_with_sigkill_loses_and_repeats_nothing(stack: Stack
 
 def test_whole_platform_restart_keeps_every_clue_exactly_once(stack: Stack) -> None:
     clue_id = post_clue(stack, community="youfang")
-    wait_until(lambda: routed(stack, clue_id), DEADLINE_S, "clue routed before the restart")
+    case_id = wait_until(lambda: routed(stack, clue_id), DEADLINE_S, "clue routed before the restart")["case_id"]
+    # and delivered: the snapshot below must not race the notification consumer
+    wait_until(lambda: [d for d in deliveries(stack) if case_id in d.get("case_id", "") + d["body"]],
+               DEADLINE_S, "the case delivered before the restart")
     before_rows = {r["clue_id"] for r in ledger_rows(stack)}
     # deliveries caused by cases (clock-driven notices, e.g. report reminders, may come with time)
     case_deliveries = lambda: sorted(d["delivery_id"] for d in deliveries(stack)  # noqa: E731
