@@ -5,19 +5,18 @@ names the column and says what is expected, in Chinese."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from typing import Callable, Mapping, TypeVar
 
 from fangfei.clock import SHANGHAI, parse_iso
 from fangfei.events.fields import ID_PATTERN
-from fangfei.events.roster import PHONE_PATTERN
 from fangfei.vocab import GRID_LEVELS, INDUSTRY_SECTORS
 
 T = TypeVar("T")
 Parser = Callable[[str, str], T]
 
 _ID = re.compile(ID_PATTERN)
-_PHONE = re.compile(PHONE_PATTERN)
 # A cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@")
 _LIST_SEPARATORS = re.compile(r"[、，,；;/\s]+")
@@ -81,10 +80,51 @@ def instant(column: str, value: str) -> datetime:
         raise CellError(f"{column}「{value}」无效：须为带时区的时间，如 2025-01-01T00:00:00+08:00") from None
 
 
+PHONE_RULE = "须为手机号（11 位，13–19 开头）、带区号的固定电话（如 0551-12345678，分机写在后面）或 400/800 服务电话"
+_EXTENSION = re.compile(r"^(.*?)\s*(?:转|分机|ext\.?|x|#)\s*(\d{1,6})$", re.IGNORECASE)
+_GROUPS = re.compile(r"[\s\-–—()（）]+")
+
+
+def normalize_phone(value: str) -> str:
+    """A Chinese mobile, landline (area code required, extension allowed) or 400/800 number, written
+    the one way the roster stores and exports it: 139-0000-0001, 0551-12345678, 010-1234567-8001,
+    400-123-4567. Spaces, hyphens, brackets around the area code and a +86 prefix are accepted.
+    Raises ValueError for anything that is no such number."""
+    text = unicodedata.normalize("NFKC", value).strip()
+    extension = ""
+    if m := _EXTENSION.match(text):
+        text, extension = m.group(1), m.group(2)
+    international = text.startswith(("+86", "0086"))
+    text = text.removeprefix("+86").removeprefix("0086") if international else text
+    groups = [g for g in _GROUPS.split(text) if g]
+    if not groups or not all(g.isdigit() for g in groups):
+        raise ValueError(value)
+    digits = "".join(groups)
+    if international and not digits.startswith("1"):
+        digits, groups = "0" + digits, ["0" + groups[0], *groups[1:]]
+    if re.fullmatch(r"1[3-9]\d{9}", digits) and not extension:
+        return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
+    if re.fullmatch(r"[48]00\d{7}", digits) and not extension:
+        return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+    if not digits.startswith("0"):
+        raise ValueError(value)
+    if len(groups) == 3 and not extension and len(groups[1]) >= 7:  # 0551-12345678-123: an extension
+        groups, extension = groups[:2], groups[2]
+    if len(groups) >= 2:
+        area, number = groups[0], "".join(groups[1:])
+    else:  # 010/02x have a two-digit area code after the 0, the rest three
+        cut = 3 if digits[1] in "12" else 4
+        area, number = digits[:cut], digits[cut:]
+    if not (re.fullmatch(r"0(?:10|2\d|[3-9]\d\d)", area) and re.fullmatch(r"[1-9]\d{6,7}", number)):
+        raise ValueError(value)
+    return f"{area}-{number}" + (f"-{extension}" if extension else "")
+
+
 def phone(column: str, value: str) -> str:
-    if not _PHONE.match(value):
-        raise CellError(f"{column}「{value}」无效：只能用数字和 -，5–20 位，如 0551-12345678")
-    return value
+    try:
+        return normalize_phone(value)
+    except ValueError:
+        raise CellError(f"{column}「{value}」无效：{PHONE_RULE}") from None
 
 
 _SECTORS = choices(INDUSTRY_SECTORS)

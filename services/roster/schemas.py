@@ -8,8 +8,10 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from fangfei.events.fields import code, ident, instant
-from fangfei.events.roster import ASSIGNABLE_ROLES, PHONE_PATTERN
+from fangfei.events.roster import ASSIGNABLE_ROLES
 from fangfei.vocab import INDUSTRY_SECTORS, LEADING_GROUP_POSITIONS, MEMBER_UNIT_KINDS, ROSTER_LISTS
+
+from .cells import PHONE_RULE, normalize_phone
 
 
 def _plain_text(value: str) -> None:
@@ -24,8 +26,21 @@ def plain_name(max_len: int, required: bool = True) -> fields.String:
     return fields.String(load_default="", validate=[validate.Length(max=max_len), _plain_text])
 
 
+class Phone(fields.String):
+    """A mobile, landline or 400/800 number (services/roster/cells.py), loaded in its stored form."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not text:
+            return ""
+        try:
+            return normalize_phone(text)
+        except ValueError:
+            raise ValidationError(f"「{text}」无效：{PHONE_RULE}") from None
+
+
 def phone() -> fields.String:
-    return fields.String(load_default="", validate=validate.Regexp(r"^$|" + PHONE_PATTERN, error="只能用数字和 -，5–20 位"))
+    return Phone(load_default="")
 
 
 def optional_code(choices: list[str]) -> fields.String:

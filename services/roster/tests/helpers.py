@@ -87,13 +87,13 @@ def district(streets: int = 3, communities: int = 10, grids: int = 4, staff: int
     secretaries, member units with sectors and contacts, and a leading group: in canonical order.
     Defaults: 3 streets, 30 communities, 981 people."""
     rows: list[dict[str, str]] = []
-    phone = iter(range(1, 100_000))
+    phone = iter(range(1, 100_000_000))
     t1 = "2025-07-01T00:00:00+08:00"
     t2 = "2026-01-01T09:30:00+08:00"
 
     def person(pid: str, name: str, role: str, start: str = T0, until: str = "", title: str = "") -> dict[str, str]:
         return {L.PERSON_ID: pid, L.PERSON_NAME: name, L.PERSON_ROLE: role, L.TITLE: title,
-                L.PHONE: f"139-{next(phone):08d}", L.VALID_FROM: start, L.VALID_UNTIL: until}
+                L.PHONE: _mobile(next(phone)), L.VALID_FROM: start, L.VALID_UNTIL: until}
 
     for s in range(1, streets + 1):
         sid = f"s{s:02d}"
@@ -142,3 +142,8 @@ def district(streets: int = 3, communities: int = 10, grids: int = 4, staff: int
         rows.append({**member, L.POSITION: "办公室主任", L.UNIT_ID: f"{sid}-ggfw",
                      **person(f"{sid}-lg-03", f"主任{s}", "处非办工作人员", title="公共服务办主任")})
     return with_rows(*rows)
+
+
+def _mobile(n: int) -> str:
+    """A clearly fake mobile number in the roster's stored form (139-0000-0001, …)."""
+    return f"139-{n // 10_000:04d}-{n % 10_000:04d}"
