@@ -54,11 +54,11 @@ class ReportClueRequest(Schema):
     found_at = instant()
     reporter = fields.Nested(ReporterIdentityRequest)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)  # reported with the other fields' errors, all at once
     def _strip(self, data: dict, **kwargs: object) -> None:
-        for key in ("title", "description"):
-            if key in data and not str(data[key]).strip():
-                raise ValidationError("不能为空白", key)
+        blank = {key: ["不能为空白"] for key in ("title", "description") if key in data and not str(data[key]).strip()}
+        if blank:
+            raise ValidationError(blank)
 
 
 class ReasonRequest(Schema):

@@ -42,8 +42,14 @@ class ClueVerificationQuery(LedgerPageQuery):
 
 
 def load_query(schema: Schema, args: Mapping[str, str]) -> dict[str, Any]:
-    """Query parameters → validated filters; a missing street is named in the message itself,
-    since it is the one mistake every caller makes first."""
+    """Query parameters → validated filters, every bad one reported at once. A missing street
+    alone is named in the message itself, since it is the one mistake every caller makes first."""
+    args = dict(args)
     if "street_id" in schema.fields and not args.get("street_id"):
-        raise HttpError(400, "missing_street_id", MISSING_STREET, {"street_id": [MISSING_STREET]})
-    return load(schema, dict(args))  # type: ignore[no-any-return]
+        args.pop("street_id", None)  # reported as missing (with the other errors), not as malformed
+    try:
+        return load(schema, args)  # type: ignore[no-any-return]
+    except HttpError as err:
+        if set(err.details) == {"street_id"} and "street_id" not in args:
+            err.code, err.message = "missing_street_id", MISSING_STREET
+        raise

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 from marshmallow import Schema, ValidationError
 from werkzeug.wrappers import Request, Response
 
-from . import metrics
+from . import field_labels, metrics
 from .auth.access import Access, Forbidden
 from .auth.gate import Gate, RateLimited
 from .auth.policy import enforced
@@ -40,12 +40,14 @@ ACCESS_KEY = "fangfei.access"
 
 
 class HttpError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, details: Mapping[str, Any] | None = None,
+                 fields: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = dict(details or {})
+        self.fields = fields  # validation errors only: each bad field with its label, in order
 
 
 class NotFound(HttpError):
@@ -59,7 +61,10 @@ def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | Non
 
 
 def error_response(err: HttpError) -> Response:
-    return json_response({"error": {"code": err.code, "message": err.message, "details": err.details}}, err.status)
+    error: dict[str, Any] = {"code": err.code, "message": err.message, "details": err.details}
+    if err.fields is not None:
+        error["fields"] = err.fields
+    return json_response({"error": error}, err.status)
 
 
 def read_json(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> Any:
@@ -114,13 +119,24 @@ def _drain(request: Request, limit: int) -> None:
 
 
 def load(schema: Schema, data: Any) -> Any:
-    """Validate with a marshmallow schema; field errors become a 400 that names each field."""
+    """Validate with a marshmallow schema; every bad field becomes part of one 400.
+
+    The error is `{"code": "validation_failed", "message": "输入校验未通过：发现时间、线索类别 2 项有误",
+    "details": {"found_at": ["发现时间：不是有效的时间…"], …}, "fields": [{"field", "label",
+    "messages"}, …]}`: details keyed by the field's name as sent (nested bodies and list items
+    keep their shape), each message Chinese with the field's label (fangfei.field_labels)."""
     if not isinstance(data, dict):
         raise HttpError(400, "invalid_body", "请求体须为 JSON 对象")
     try:
         return schema.load(data)
     except ValidationError as exc:
-        raise HttpError(400, "validation_failed", "输入校验未通过", exc.messages_dict) from exc
+        raise validation_error(exc.messages_dict, schema) from exc
+
+
+def validation_error(messages: Mapping[str, Any], schema: Schema | None = None) -> HttpError:
+    """The 400 for marshmallow-shaped `messages` (field → messages), in Chinese, with labels."""
+    details, flat = field_labels.explain(messages, schema)
+    return HttpError(400, "validation_failed", field_labels.summary(flat), details, fields=flat)
 
 
 def access_of(request: Request) -> Access:
