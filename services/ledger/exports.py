@@ -2,21 +2,58 @@
 headers, frozen header row, column widths).
 
 CSV is UTF-8 with a byte-order mark so that Excel opens the Chinese headers correctly; the bytes
-depend only on the rows, which is what the rebuild-equals-live tests compare."""
+depend only on the rows, which is what the rebuild-equals-live tests compare.
+
+Rows keep their instants as stored (UTC, `…Z`: one form that sorts as text and rebuilds
+byte-identical); what people and scripts are given is Beijing time: a cell reads `2026-03-14 09:30`,
+and the JSON answers carry ISO 8601 with the `+08:00` offset (`local_json`)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any, Iterable, Iterator, Sequence
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from fangfei.clock import SHANGHAI, parse_iso
+
 from .tables import Column, cell
 
 BOM = "\ufeff"
+# An instant as the ledgers store it (or with any offset); a bare date is a day, not an instant.
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _local(text: str) -> Any:
+    try:
+        return parse_iso(text).astimezone(SHANGHAI)
+    except ValueError:
+        return None
+
+
+def local_json(value: Any) -> Any:
+    """`value` with every instant in it (any depth) as ISO 8601 in Beijing time, `…+08:00`."""
+    if isinstance(value, str):
+        local = _local(value) if _INSTANT.match(value) else None
+        return local.isoformat(timespec="milliseconds") if local is not None else value
+    if isinstance(value, dict):
+        return {k: local_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [local_json(v) for v in value]
+    return value
+
+
+def shown(value: Any) -> Any:
+    """A row's value as a cell a person reads: an instant in Beijing time (`2026-03-14 09:30`)."""
+    if isinstance(value, str) and _INSTANT.match(value):
+        local = _local(value)
+        if local is not None:
+            return local.strftime("%Y-%m-%d %H:%M")
+    return cell(value)
 
 
 def csv_chunks(columns: Sequence[Column], rows: Iterable[dict[str, Any]], every: int = 500) -> Iterator[bytes]:
@@ -27,7 +64,7 @@ def csv_chunks(columns: Sequence[Column], rows: Iterable[dict[str, Any]], every:
     writer.writerow([c.header for c in columns])
     n = 0
     for row in rows:
-        writer.writerow([cell(row.get(c.key)) for c in columns])
+        writer.writerow([shown(row.get(c.key)) for c in columns])
         n += 1
         if n % every == 0:
             yield buf.getvalue().encode("utf-8")
@@ -55,7 +92,7 @@ def xlsx_bytes(title: str, columns: Sequence[Column], rows: Iterable[dict[str, A
         header.append(hc)
     ws.append(header)
     for row in rows:
-        ws.append([cell(row.get(c.key)) for c in columns])
+        ws.append([shown(row.get(c.key)) for c in columns])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -23,7 +23,7 @@ from fangfei.http import HttpError, NotFound, access_of, api, json_response
 from fangfei.service_base import PlatformService
 
 from . import ledgers, rebuild_job
-from .exports import csv_chunks, xlsx_bytes
+from .exports import csv_chunks, local_json, xlsx_bytes
 from .labels import ROW, UNKNOWN_LEDGER
 from .schemas import load_query
 from .statistics import TABLES, StatisticsQuery, StatTable
@@ -56,6 +56,7 @@ class RebuildRunner(DependencyProvider):
     def setup(self) -> None:
         self.bootstrap = self.handle.open().settings.kafka_bootstrap
         self.busy = False
+        rebuild_job.recover(self.handle.db)  # before any entrypoint starts: finish or drop a shadow
 
     def start(self) -> None:
         if rebuild_job.pending(self.handle.db):
@@ -114,7 +115,8 @@ def _scoped_args(request: Request, drop: tuple[str, ...] = ()) -> dict[str, str]
 def _format(request: Request) -> str:
     fmt = request.args.get("format", "csv")
     if fmt not in FORMATS:
-        raise HttpError(400, "validation_failed", "导出格式须为 csv 或 xlsx", {"format": ["csv, xlsx"]})
+        raise HttpError(400, "validation_failed", "输入校验未通过：导出格式 1 项有误",
+                        {"format": ["导出格式：须为以下之一：csv、xlsx"]})
     return fmt
 
 
@@ -184,7 +186,7 @@ class LedgerService(PlatformService):
         ledger = _ledger(ledger_key)
         query = load_query(ledger.schema()(), _scoped_args(request))
         rows, total = ledger.list_rows(self.store.db, query)
-        return json_response({"ledger": ledger.title, "columns": ledger.columns(), "rows": rows,
+        return json_response({"ledger": ledger.title, "columns": ledger.columns(), "rows": local_json(rows),
                               "page": query["page"], "page_size": query["page_size"], "total": total})
 
     @http("GET", "/api/ledgers/<string:ledger_key>/export")
@@ -203,7 +205,7 @@ class LedgerService(PlatformService):
         row = ledger.get_row(self.store.db, row_id)
         if row is None or not access_of(request).allows(row.get("street_id") or "", row.get("community_id") or ""):
             raise NotFound(f"{ROW} {row_id}")  # another street's row looks exactly like a missing one
-        return json_response(row)
+        return json_response(local_json(row))
 
     # -- statistics -----------------------------------------------------------------------------
     @http("GET", "/api/statistics/<string:table_key>")
@@ -212,8 +214,8 @@ class LedgerService(PlatformService):
         table = _table(table_key)
         query = load_query(StatisticsQuery(), _scoped_args(request))
         rows = table.compute(self.store.db, query)
-        return json_response({"table": table.title, "columns": columns_json(table.columns_spec), "rows": rows,
-                              "total": len(rows)})
+        return json_response({"table": table.title, "columns": columns_json(table.columns_spec),
+                              "rows": local_json(rows), "total": len(rows)})
 
     @http("GET", "/api/statistics/<string:table_key>/export")
     @api(SERVICE, "/api/statistics/<table>/export")
@@ -229,12 +231,12 @@ class LedgerService(PlatformService):
     def request_rebuild(self, request: Request) -> Response:
         state = rebuild_job.request(self.store.db, rebuild_job.to_iso_now)
         self.rebuilder.kick()
-        return json_response(state, 202)
+        return json_response(local_json(state), 202)
 
     @http("GET", "/api/ledger-admin/rebuild")
     @api(SERVICE, "/api/ledger-admin/rebuild")
     def rebuild_status(self, request: Request) -> Response:
-        return json_response(rebuild_job.status(self.store.db))
+        return json_response(local_json(rebuild_job.status(self.store.db)))
 
     @http("POST", "/api/ledger-admin/check")
     @api(SERVICE, "/api/ledger-admin/check")

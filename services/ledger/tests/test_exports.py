@@ -86,3 +86,25 @@ def test_ten_ones_reports_the_share_of_certified_communities(service) -> None:
     body = json.loads(call(service, "statistics", "/api/statistics/ten-ones", {"street_id": STREET}).get_data())
     total = body["rows"][-1]
     assert total["community_id"] == "合计" and "/4" in total["community_name"]
+
+
+def test_an_export_shows_instants_in_beijing_time_without_a_z() -> None:
+    """Rows keep UTC; the sheet an office opens reads Beijing time (issue 13)."""
+    from services.ledger.exports import csv_bytes, xlsx_bytes
+    from services.ledger.tables import Column
+
+    columns = [Column("found_at", "发现时间"), Column("day", "日期"), Column("note", "说明")]
+    rows = [{"found_at": "2026-03-14T17:30:00.000Z", "day": "2026-03-14", "note": "晚间巡查"}]
+    text = csv_bytes(columns, rows).decode("utf-8-sig")
+    assert "2026-03-15 01:30" in text and "Z" not in text and "2026-03-14," in text
+    ws = openpyxl.load_workbook(io.BytesIO(xlsx_bytes("测试台账", columns, rows))).active
+    assert [c.value for c in ws[2]] == ["2026-03-15 01:30", "2026-03-14", "晚间巡查"]
+
+
+def test_no_export_of_a_real_ledger_carries_a_utc_instant(service) -> None:
+    import re
+
+    for key in LEDGERS:
+        resp = call(service, "export_ledger", f"/api/ledgers/{key}/export", {"format": "csv", "street_id": STREET})
+        text = resp.get_data().decode("utf-8-sig")
+        assert not re.search(r"\dT\d{2}:\d{2}", text), key

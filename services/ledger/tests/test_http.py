@@ -189,3 +189,25 @@ def test_without_a_token_or_with_the_ops_role_nothing_is_shown(service) -> None:
     assert listing(service, role=None, street_id="longgang")[0] == 401  # type: ignore[arg-type]
     assert listing(service, role="ops", street_id="longgang")[0] == 403
 
+
+
+def test_instants_are_answered_in_beijing_time_with_their_offset(service) -> None:
+    """found_at went in as 01:00 UTC; an office reads 09:00 on the same day, +08:00 (issue 13)."""
+    _, body = listing(service, street_id="longgang")
+    c0 = next(r for r in body["rows"] if r["clue_id"] == "c0")
+    assert c0["found_at"] == "2026-03-14T09:00:00.000+08:00"
+    instants = [v for r in body["rows"] for k, v in r.items() if k.endswith("_at") and v]
+    assert instants and all(v.endswith("+08:00") and not v.endswith("Z") for v in instants)
+    _, row = get(service, "/api/ledgers/clue-verification/c1")
+    assert row["found_at"] == "2026-03-14T10:00:00.000+08:00"
+    assert row["routed_at"].endswith("+08:00") and row["register_deadline"].endswith("+08:00")
+
+
+def test_three_bad_filters_are_all_named_in_chinese(service) -> None:
+    status, body = listing(service, community_id="bad id!", status="closed-ish", page="two")
+    assert status == 400
+    error = body["error"]
+    assert set(error["details"]) == {"street_id", "community_id", "status", "page"}
+    assert error["details"]["page"] == ["页码：须为整数"]
+    assert error["details"]["street_id"] == ["街道：请指定街道（street_id）"]
+    assert error["message"].startswith("输入校验未通过：") and error["message"].endswith("4 项有误")
