@@ -60,11 +60,23 @@ def test_tree_shows_the_grid_units_and_group(demo: str, capsys) -> None:
     code, out, _ = run(capsys, demo, "tree", "longgang", "--at", "2026-03-14T10:00")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0] == "龙岗街道（longgang）  时点 2026-03-14T10:00:00+08:00"
+    assert lines[0] == "龙岗街道（longgang）  时点 2026-03-14 10:00（北京时间）"
     assert lines[1] == "一级网格 龙岗街道一级网格 [longgang-l1] 网格长：街道网格长甲01"
     assert "  二级网格 马岗社区二级网格 [magang-l2] 网格长：社区网格长乙01；网格员：社区书记庚01；联络员：联络员丁01；社区书记：社区书记庚01" in lines
-    assert "  龙岗派出所 [longgang-pcs] 负责行业：—；联系人：联系人己05 139-0000-0056" in lines
-    assert "领导小组：龙岗街道打击非法集资专项行动领导小组（办公室：公共服务办）" in lines
+    units = next(i for i, line in enumerate(lines) if line.strip() == "成员单位")
+    assert [c.strip() for c in lines[units + 2].split("┃")[1:-1]] == ["成员单位", "类型", "负责行业", "联系人", "领导小组办公室"]
+    row = next(line for line in lines if "龙岗派出所" in line)
+    assert [c.strip() for c in row.split("│")[1:-1]] == ["龙岗派出所", "派出所", "—", "联系人己05 139-0000-0056", "否"]
+    assert any("领导小组：龙岗街道打击非法集资专项行动领导小组（办公室：公共服务办）" in line for line in lines)
+
+
+def test_tree_shows_the_time_in_beijing_time_and_json_keeps_the_offset(demo: str, capsys) -> None:
+    """The service answers `at` in UTC when none is asked (its clock: 2026-03-14 02:00 UTC)."""
+    code, out, _ = run(capsys, demo, "tree", "longgang")
+    assert code == 0 and out.splitlines()[0] == "龙岗街道（longgang）  时点 2026-03-14 10:00（北京时间）"
+    assert "+00:00" not in out and "02:00" not in out.splitlines()[0]
+    code, out, _ = run(capsys, demo, "tree", "longgang", "--json")
+    assert code == 0 and json.loads(out)["at"] == "2026-03-14T02:00:00+00:00"
 
 
 def test_who_is_responsible_by_place_and_sector_in_chinese(demo: str, capsys) -> None:

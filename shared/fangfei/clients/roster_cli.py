@@ -30,12 +30,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from ..clock import SHANGHAI
+from . import output
 from ..vocab import INDUSTRY_SECTORS, LEADING_GROUP_POSITIONS, MEMBER_UNIT_KINDS, PERSON_ROLES, ROSTER_LISTS
 
 DEFAULT_URL = "http://127.0.0.1:8102"
+CHUNK = 64 * 1024
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CREATED_LABELS = {
     "streets": "街道", "communities": "社区", "grids": "网格", "people": "人员", "chief_assignments": "网格长任命",
@@ -57,9 +59,9 @@ class Unreachable(Exception):
 
 
 # -- HTTP ------------------------------------------------------------------------------------------
-def request(args: argparse.Namespace, method: str, path: str, *, query: Mapping[str, Any] | None = None,
-            body: Any = None, raw: bytes | None = None, content_type: str = "") -> tuple[bytes, Mapping[str, str]]:
-    """Call the roster; return (body, headers) of a 2xx answer, raise Refused / Unreachable otherwise."""
+def _open(args: argparse.Namespace, method: str, path: str, *, query: Mapping[str, Any] | None = None,
+          body: Any = None, raw: bytes | Iterable[bytes] | None = None, content_type: str = "",
+          length: int | None = None) -> Any:
     params = {k: v for k, v in (query or {}).items() if v not in (None, "", False)}
     url = args.url.rstrip("/") + urllib.parse.quote(path) + ("?" + urllib.parse.urlencode(params) if params else "")
     headers = {"Accept": "application/json"}
@@ -68,11 +70,47 @@ def request(args: argparse.Namespace, method: str, path: str, *, query: Mapping[
         data, content_type = json.dumps(body, ensure_ascii=False).encode(), "application/json"
     if content_type:
         headers["Content-Type"] = content_type
+    if length is not None:
+        headers["Content-Length"] = str(length)
     if args.token:
         headers["Authorization"] = f"Bearer {args.token}"
-    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    return urllib.request.urlopen(urllib.request.Request(url, data=data, method=method, headers=headers),
+                                  timeout=args.timeout)
+
+
+def request_to_file(args: argparse.Namespace, path: str, out: str, meter: output.Meter,
+                    query: Mapping[str, Any] | None = None) -> int:
+    """GET a file from the roster into `out`, reporting the bytes received; return its size."""
     try:
-        with urllib.request.urlopen(req, timeout=args.timeout) as resp:
+        with _open(args, "GET", path, query=query) as resp:
+            total = int(resp.headers.get("Content-Length") or 0) or None
+            size = 0
+            with open(out, "wb") as fh:
+                while chunk := resp.read(CHUNK):
+                    fh.write(chunk)
+                    size += len(chunk)
+                    meter.update(size, total)
+            return size
+    except urllib.error.HTTPError as exc:
+        raise _http_failure(args, exc) from exc
+    except urllib.error.URLError as exc:
+        raise Unreachable(f"无法连接名册服务 {args.url}：{exc}") from exc
+
+
+def _http_failure(args: argparse.Namespace, exc: urllib.error.HTTPError) -> Exception:
+    text = exc.read().decode(errors="replace")
+    if exc.code >= 500:
+        return Unreachable(f"名册服务出错（{exc.code}）：{text[:200]}")
+    return _refusal(exc.code, text)
+
+
+def request(args: argparse.Namespace, method: str, path: str, *, query: Mapping[str, Any] | None = None,
+            body: Any = None, raw: bytes | Iterable[bytes] | None = None, content_type: str = "",
+            length: int | None = None) -> tuple[bytes, Mapping[str, str]]:
+    """Call the roster; return (body, headers) of a 2xx answer, raise Refused / Unreachable otherwise."""
+    try:
+        with _open(args, method, path, query=query, body=body, raw=raw, content_type=content_type,
+                   length=length) as resp:
             return resp.read(), dict(resp.headers)
     except urllib.error.HTTPError as exc:
         text = exc.read().decode(errors="replace")
@@ -136,7 +174,7 @@ def cmd_tree(args: argparse.Namespace) -> int:
     tree = get_json(args, f"/api/roster/streets/{args.street}/tree", {"at": args.at})
     if args.json:
         return _dump(tree)
-    print(f"{tree['name']}（{tree['street_id']}）  时点 {tree['at']}")
+    print(f"{tree['name']}（{tree['street_id']}）  时点 {output.local_time_labelled(tree['at'])}")
 
     def show(node: dict[str, Any], depth: int) -> None:
         chief = node["chief"]["name"] if node["chief"] else "（空缺）"
@@ -149,17 +187,14 @@ def cmd_tree(args: argparse.Namespace) -> int:
     for root in tree["grids"]:
         show(root, 0)
     if tree["member_units"]:
-        print("成员单位：")
-        for u in tree["member_units"]:
-            office = "（领导小组办公室）" if u["is_office"] else ""
-            contacts = "、".join(f"{c['name']} {c['phone']}".strip() for c in u["contacts"]) or "（空缺）"
-            sectors = "、".join(u["sector_labels"]) or "—"
-            print(f"  {u['name']} [{u['unit_id']}]{office} 负责行业：{sectors}；联系人：{contacts}")
+        output.table(tree["member_units"], [
+            ("name", "成员单位"), ("kind_label", "类型"), ("sector_labels", "负责行业"),
+            (lambda u: "、".join(f"{c['name']} {c['phone']}".strip() for c in u["contacts"]) or "（空缺）", "联系人"),
+            ("is_office", "领导小组办公室")], title="成员单位")
     group = tree["leading_group"]
     if group:
         print(f"领导小组：{group['name']}（办公室：{group['office_unit_name'] or '未设'}）")
-        for m in group["members"]:
-            print(f"  {m['position_label']} {m['name']}" + (f"（{m['title']}）" if m["title"] else ""))
+        output.table(group["members"], [("position_label", "职务"), ("name", "姓名"), ("title", "单位及职务")])
     return 0
 
 
@@ -188,12 +223,24 @@ def cmd_who(args: argparse.Namespace) -> int:
     return 0
 
 
+def _uploading(data: bytes, meter: output.Meter) -> Iterator[bytes]:
+    for start in range(0, len(data), CHUNK):
+        yield data[start:start + CHUNK]
+        meter.update(min(start + CHUNK, len(data)))
+    meter.update(len(data), description="已上传，名册服务校验并记录中")
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     with open(args.file, "rb") as fh:
         data = fh.read()
     content_type = XLSX_TYPE if args.file.lower().endswith(".xlsx") else "text/csv; charset=utf-8"
-    answer = json.loads(request(args, "POST", "/api/roster/import", raw=data, content_type=content_type, query={
-        "street_id": args.street, "list": args.list})[0])
+    meter = output.Meter(f"上传名册 {os.path.basename(args.file)}", total=len(data), unit="B")
+    try:
+        body, _ = request(args, "POST", "/api/roster/import", raw=_uploading(data, meter), content_type=content_type,
+                          query={"street_id": args.street, "list": args.list}, length=len(data))
+    finally:
+        meter.close()
+    answer = json.loads(body)
     if args.json:
         return _dump(answer)
     print(f"已导入 {answer['rows']} 行：{_created(answer['created'])}")
@@ -202,11 +249,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     fmt = args.format or ("xlsx" if args.file.lower().endswith(".xlsx") else "csv")
-    data, _ = request(args, "GET", f"/api/roster/streets/{args.street}/export", query={
-        "list": args.list, "format": fmt, "at": args.at, "community_id": args.community})
-    with open(args.file, "wb") as fh:
-        fh.write(data)
-    print(f"已导出{ROSTER_LISTS[args.list]}到 {args.file}（{len(data)} 字节）")
+    meter = output.Meter(f"导出{ROSTER_LISTS[args.list]}", unit="B")
+    try:
+        size = request_to_file(args, f"/api/roster/streets/{args.street}/export", args.file, meter, query={
+            "list": args.list, "format": fmt, "at": args.at, "community_id": args.community})
+    finally:
+        meter.close()
+    print(f"已导出{ROSTER_LISTS[args.list]}到 {args.file}（{size} 字节）")
     return 0
 
 
@@ -268,8 +317,7 @@ def _created(created: Mapping[str, int]) -> str:
 
 
 def _dump(data: Any) -> int:
-    print(json.dumps(data, ensure_ascii=False, indent=2))
-    return 0
+    return output.print_json(data)
 
 
 def _run(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
