@@ -50,6 +50,8 @@ class EventType:
 class EventRegistry:
     def __init__(self) -> None:
         self._types: dict[str, EventType] = {}
+        # bumped by every registration, so derived tables (the fast decoder's, events/fast.py) rebuild
+        self.generation = 0
 
     def register(
         self, name: str, schema: type[Schema], *, version: int = 1, description: str = "", public: bool = False
@@ -62,6 +64,7 @@ class EventRegistry:
         if version in et.schemas:
             raise ValueError(f"{name} v{version} is registered twice")
         et.schemas[version] = schema
+        self.generation += 1
         et.description = description or et.description
         et.public = public or et.public
 
@@ -70,6 +73,7 @@ class EventRegistry:
 
         def deco(fn: Upcaster) -> Upcaster:
             self._types[name].upcasters[from_version] = fn
+            self.generation += 1
             return fn
 
         return deco
