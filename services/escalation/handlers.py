@@ -33,7 +33,8 @@ from .domain.obligations import (
     DEFAULT_REMINDER_LEAD_H, Campaign, Obligation, ObligationState, campaign_from_fact, decide_submission, due_between,
     fold_obligation, parse_obligation_id, phase_due,
 )
-from .domain.workflow import Change, Command, Context, decide
+from .domain.sla import decide_step
+from .domain.workflow import Change, Command, Context
 from .responsibility import CaseResponsibility, report_holder
 
 ACTOR = "system:escalation"
@@ -325,7 +326,7 @@ def act(deps: Deps, case_id: str, street_id: str | None, action: str, by: str, r
     for attempt in range(RETRIES):
         case, events = case_in_street(deps.store, case_id, street_id)
         cmd = Command(action, by, deps.clock.now().astimezone(SHANGHAI), reason, dict(params or {}))
-        changes = decide(case, cmd, context_for(deps, case))
+        changes = decide_step(case, cmd, context_for(deps, case))  # + the breach of a clock it ends late
         try:
             return record_changes(deps, case, events, changes, _actor(by))
         except ConcurrencyConflict:
@@ -391,10 +392,17 @@ def list_obligations(deps: Deps, street_id: str, start: datetime, end: datetime,
                 continue
             state = obligation_state(deps, street_id, ob)
             row = state.as_dict(now)
-            if not row["responsible_person_id"]:
-                row["responsible_person_id"] = report_holder(deps.roster, street_id, unit, unit_kind, ob.due_at).person_id
+            if not state.submitted_at and not state.missed_recorded:  # not decided yet: who would answer for it
+                holder = report_holder(deps.roster, street_id, unit, unit_kind, ob.due_at)
+                row["responsible_person_id"], row["responsibility_note"] = holder.person_id, holder.note
             out.append(row)
     return out
+
+
+def tracked_since(deps: Deps, street_id: str, unit_id: str) -> datetime | None:
+    """When tracking of the unit's reports started (`obligation.tracking_started`), None if not yet."""
+    events = deps.store.events.read_stream(tracking_stream(street_id, unit_id))
+    return at_of(events[0].payload["since"]) if events else None
 
 
 def submit_obligation(deps: Deps, street_id: str, oid: str, by: str, summary: str,
@@ -415,14 +423,20 @@ def submit_obligation(deps: Deps, street_id: str, oid: str, by: str, summary: st
         state = fold_obligation(ob, events)
         now = deps.clock.now().astimezone(SHANGHAI)
         holder = report_holder(deps.roster, street_id, ob.unit_id, unit_kind, ob.due_at)
-        change = decide_submission(state, by, now, summary, holder.person_id)
+        changes = decide_submission(state, by, now, summary, holder.person_id, holder.note,
+                                    tracked_since(deps, street_id, ob.unit_id), holder.grid_id)
         try:
-            commit = deps.store.append(stream, state.version, [make_event(change, stream, street_id, _actor(by), deps.clock)])
+            commit = deps.store.append(stream, state.version,
+                                       [make_event(c, stream, street_id, _actor(by), deps.clock) for c in changes])
         except ConcurrencyConflict:
             if attempt == RETRIES - 1:
                 raise
             continue
-        metrics.OBLIGATIONS.labels(street_id, ob.kind, "on_time" if change.payload["on_time"] else "late").inc()
+        for ev in commit.events:
+            if ev.type == "obligation.missed":
+                metrics.OBLIGATIONS.labels(street_id, ob.kind, "missed").inc()
+            else:
+                metrics.OBLIGATIONS.labels(street_id, ob.kind, "on_time" if ev.payload["on_time"] else "late").inc()
         all_events = events + list(commit.events)
         projections.write_obligation(deps.store.db, stream, all_events)
         return fold_obligation(ob, all_events).as_dict(now)

@@ -132,7 +132,7 @@ def record_missed(deps: Deps, doc: dict, campaigns: list[Campaign], now: datetim
         events = deps.store.events.read_stream(stream)
         state = fold_obligation(ob, events)
         holder = report_holder(deps.roster, street_id, unit_id, unit_kind, ob.due_at)
-        change = decide_missed(state, now, holder.person_id, holder.grid_id)
+        change = decide_missed(state, now, holder.person_id, holder.grid_id, holder.note)
         if change is None:
             continue
         try:
@@ -164,7 +164,7 @@ def remind_unit(deps: Deps, street_id: str, unit_id: str, unit_kind: str, since:
         events = deps.store.events.read_stream(stream)
         state = fold_obligation(ob, events)
         holder = report_holder(deps.roster, street_id, unit_id, unit_kind, reminder_at(ob, lead, since))
-        change = decide_reminder(state, now, lead, since, holder.person_id, holder.grid_id)
+        change = decide_reminder(state, now, lead, since, holder.person_id, holder.grid_id, holder.note)
         if change is None:
             continue
         try:

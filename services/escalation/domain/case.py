@@ -114,6 +114,17 @@ class SlaClock:
         return out
 
 
+@dataclass(frozen=True)
+class Custody:
+    """From `since` the case was held at `level` (grid `grid_id`) by `person_id` ("" when nobody was
+    named: the district office, or a community not yet on the roster)."""
+
+    since: datetime
+    level: int
+    grid_id: str
+    person_id: str
+
+
 @dataclass
 class Case:
     case_id: str
@@ -151,6 +162,18 @@ class Case:
     breaches: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
+    # who held the case from when, in stream order: routed when found, re-routed, escalated,
+    # bounced back. A breach names the holder AT the deadline from this, never the grid's chief of
+    # the moment (a chief appointed after the case was routed to his predecessor never held it).
+    custody: list["Custody"] = field(default_factory=list)
+
+    def holder_at(self, at: datetime) -> "Custody | None":
+        """Who held the case at `at`: the last hand-over at or before it (None before it was found)."""
+        held = None
+        for entry in self.custody:
+            if entry.since <= at:
+                held = entry
+        return held
 
     @property
     def status_label(self) -> str:
@@ -229,6 +252,7 @@ def _opened(case: Case | None, ev: Fact) -> Case:
         found_at=p["found_at"], register_deadline=p["register_deadline"], routing_note=p["routing_note"],
         status="reported", opened_at=ev.recorded_at, version=ev.stream_version, current_grid_id=p["grid_id"],
         clock=SlaClock(1, "registration", p["level"], found, deadline), clock_seq=1, level_entered_at=iso(found),
+        custody=[Custody(found, p["level"], p["grid_id"], p["assignee_person_id"])],
     )
 
 
@@ -243,6 +267,8 @@ def _rerouted(case: Case | None, ev: Fact) -> Case:
     case.routing_note = p.get("routing_note", "")
     if case.clock is not None and case.clock.rule == "registration":
         case.clock.level = p["level"]
+    # held by the new assignee from the re-routing on: before it, nobody was named
+    case.custody.append(Custody(at_of(p["at"]), p["level"], case.grid_id, case.assignee_person_id))
     return case
 
 
@@ -266,6 +292,7 @@ def _move(case: Case, p: Mapping[str, Any], to_level: int) -> None:
     case.assignee_person_id = p.get("assignee_person_id", "")
     case.current_grid_id = p.get("grid_id", "")
     case.level_entered_at = p["at"]
+    case.custody.append(Custody(at_of(p["at"]), to_level, case.current_grid_id, case.assignee_person_id))
 
 
 def _registered(case: Case | None, ev: Fact) -> Case | None:
@@ -425,7 +452,8 @@ def _warned(case: Case | None, ev: Fact) -> Case | None:
     p = ev.payload
     if case.clock is not None and case.clock.no == p["clock_no"]:
         case.clock.warned = True
-    case.warnings.append({k: p[k] for k in ("rule", "clock_no", "level", "deadline", "responsible_person_id")})
+    case.warnings.append({**{k: p[k] for k in ("rule", "clock_no", "level", "deadline", "responsible_person_id")},
+                          "responsibility_note": p.get("responsibility_note", "")})
     return case
 
 
@@ -434,8 +462,9 @@ def _breached(case: Case | None, ev: Fact) -> Case | None:
     p = ev.payload
     if case.clock is not None and case.clock.no == p["clock_no"]:
         case.clock.breached = True
-    case.breaches.append({k: p[k] for k in ("rule", "clock_no", "level", "deadline", "responsible_person_id",
-                                            "grid_id", "consequence")})
+    case.breaches.append({**{k: p[k] for k in ("rule", "clock_no", "level", "deadline", "responsible_person_id",
+                                               "grid_id", "consequence")},
+                          "responsibility_note": p.get("responsibility_note", "")})
     return case
 
 

@@ -165,6 +165,7 @@ class ObligationState:
     missed_recorded: bool = False
     reminded: bool = False
     responsible_person_id: str = ""
+    responsibility_note: str = ""
     summary: str = ""
     version: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -180,7 +181,8 @@ class ObligationState:
         status = self.status(now)
         return {**self.obligation.as_dict(), "status": status, "status_label": OBLIGATION_STATUS_LABELS[status],
                 "submitted_at": self.submitted_at, "submitted_by": self.submitted_by,
-                "responsible_person_id": self.responsible_person_id, "summary": self.summary,
+                "responsible_person_id": self.responsible_person_id,
+                "responsibility_note": self.responsibility_note, "summary": self.summary,
                 "version": self.version}
 
 
@@ -191,10 +193,13 @@ def fold_obligation(ob: Obligation, facts: Iterable[Fact]) -> ObligationState:
         if f.type == "obligation.submitted":
             state.submitted_at, state.submitted_by, state.on_time = p["at"], p["by"], p["on_time"]
             state.summary = p.get("summary", "")
-            state.responsible_person_id = p.get("responsible_person_id", "") or state.responsible_person_id
+            if p.get("responsible_person_id", "") or not state.missed_recorded:
+                state.responsible_person_id = p.get("responsible_person_id", "")
+                state.responsibility_note = p.get("responsibility_note", "")
         elif f.type == "obligation.missed":
             state.missed_recorded = True
             state.responsible_person_id = p.get("responsible_person_id", "")
+            state.responsibility_note = p.get("responsibility_note", "")
         elif f.type == "obligation.reminder_due":
             # not who answers for it: that is decided at the deadline (missed / submission)
             state.reminded = True
@@ -207,20 +212,33 @@ def on_time(due_at: datetime, at: datetime) -> bool:
     return at.replace(microsecond=0) <= due_at
 
 
-def decide_submission(state: ObligationState, by: str, at: datetime, summary: str, responsible: str) -> Change:
+def decide_submission(state: ObligationState, by: str, at: datetime, summary: str, responsible: str,
+                      note: str = "", tracked_since: datetime | None = None, grid_id: str = "") -> list[Change]:
+    """`obligation.submitted` (on time or late). A late one whose miss nobody recorded yet records
+    `obligation.missed` first, in the same commit — as the scanner would have at the deadline, so
+    the facts do not depend on whether the scanner passed between the deadline and the report.
+    Only for a deadline after tracking started (`tracked_since`; None: not tracked yet), like the
+    scanner: an older deadline was never owed here."""
     if state.submitted_at:
         raise CommandRefused(f"该报送义务已于 {state.submitted_at} 报送", code="already_submitted")
     if not by:
         raise InvalidCommand("须注明报送人", code="missing_actor")
     ob = state.obligation
-    return Change("obligation.submitted", {
+    changes = []
+    if not on_time(ob.due_at, at) and tracked_since is not None and ob.due_at > tracked_since:
+        missed = decide_missed(state, at, responsible, grid_id, note)
+        if missed is not None:
+            changes.append(missed)
+    changes.append(Change("obligation.submitted", {
         "obligation_id": ob.obligation_id, "kind": ob.kind, "unit_id": ob.unit_id, "period": ob.period,
         "due_at": iso(ob.due_at), "at": iso(at), "by": by, "on_time": on_time(ob.due_at, at),
-        "responsible_person_id": responsible, "summary": summary,
-    })
+        "responsible_person_id": responsible, "summary": summary, "responsibility_note": note,
+    }))
+    return changes
 
 
-def decide_missed(state: ObligationState, now: datetime, responsible: str, grid_id: str) -> Change | None:
+def decide_missed(state: ObligationState, now: datetime, responsible: str, grid_id: str,
+                  note: str = "") -> Change | None:
     """`obligation.missed` once the deadline has passed with nothing submitted; None otherwise."""
     ob = state.obligation
     if state.submitted_at or state.missed_recorded or now <= ob.due_at:
@@ -228,6 +246,7 @@ def decide_missed(state: ObligationState, now: datetime, responsible: str, grid_
     return Change("obligation.missed", {
         "obligation_id": ob.obligation_id, "kind": ob.kind, "unit_id": ob.unit_id, "period": ob.period,
         "due_at": iso(ob.due_at), "responsible_person_id": responsible, "grid_id": grid_id,
+        "responsibility_note": note,
     })
 
 
@@ -243,7 +262,7 @@ def reminder_at(ob: Obligation, lead_hours: int, tracked_since: datetime) -> dat
 
 
 def decide_reminder(state: ObligationState, now: datetime, lead_hours: int, tracked_since: datetime,
-                    responsible: str, grid_id: str) -> Change | None:
+                    responsible: str, grid_id: str, note: str = "") -> Change | None:
     """`obligation.reminder_due` once `now` is within the lead of the deadline, if nothing is
     submitted yet, no reminder was recorded, the deadline has not passed and it falls after
     tracking started (an older deadline is owed nothing, like `missed`); None otherwise."""
@@ -256,6 +275,7 @@ def decide_reminder(state: ObligationState, now: datetime, lead_hours: int, trac
         "obligation_id": ob.obligation_id, "kind": ob.kind, "unit_id": ob.unit_id, "period": ob.period,
         "title": ob.title, "due_at": iso(ob.due_at), "at": iso(reminder_at(ob, lead_hours, tracked_since)),
         "lead_hours": lead_hours, "responsible_person_id": responsible, "grid_id": grid_id,
+        "responsibility_note": note,
     })
 
 

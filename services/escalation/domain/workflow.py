@@ -116,6 +116,9 @@ def _guard(case: Case, action: str, now: datetime | None) -> str | None:
             return "该时限已超时，不能暂停或延期"
         if action == "pause" and clk.paused_at is not None:
             return "计时已暂停"
+        if action == "pause" and now is not None and clk.expired(now):
+            # pausing a passed deadline would push it back and erase a breach nobody recorded yet
+            return f"已超过期限（{iso(clk.due_at())}），不能暂停计时"
         if action == "resume" and clk.paused_at is None:
             return "计时未暂停，无需恢复"
         if action == "extend":

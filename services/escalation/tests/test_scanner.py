@@ -126,7 +126,9 @@ def test_a_warning_reaches_the_responsible_person_once_at_75_percent() -> None:
     assert (warned.payload["responsible_person_id"], warned.payload["deadline"]) == ("p-zhang01", "2026-03-16T13:00:00+08:00")
 
 
-def test_the_breach_names_whoever_held_the_grid_at_the_deadline_not_who_was_routed() -> None:
+def test_the_breach_names_who_held_the_case_at_the_deadline_not_a_chief_appointed_after_it_was_routed() -> None:
+    """Issue 13: 孙网格01 became the grid's chief at 11:00, two hours after the clue had been routed
+    to 张网格01; nobody handed the case over, so it was 张网格01's when the 4 hours ran out."""
     handover = chief("g3-magang-01", "p-sun01", valid_from="2026-03-16T11:00:00+08:00")
     w = World(T0, full_chain_roster() + [handover])
     w.report(found_at=T0.isoformat())
@@ -134,7 +136,9 @@ def test_the_breach_names_whoever_held_the_grid_at_the_deadline_not_who_was_rout
     w.advance(hours=4)
     w.scan()
     [breach] = w.events(type_="sla.breached")
-    assert breach.payload["responsible_person_id"] == "p-sun01"  # in charge since 11:00, deadline 13:00
+    assert (breach.payload["responsible_person_id"], breach.payload["responsibility_note"]) == ("p-zhang01", "")
+    # the automatic escalation goes to level 2, whose chief then holds it
+    assert w.case()["assignee_person_id"] == "p-chen01"
 
 
 def test_an_untouched_case_climbs_to_the_district_naming_each_levels_chief_from_the_roster_copy() -> None:

@@ -14,16 +14,17 @@ from services.escalation.domain.errors import CommandRefused, InvalidCommand
 from .domain_support import T0, FakeRoster, Script, breaches, h
 
 
-def test_an_untouched_case_climbs_level_by_level_to_the_district_blaming_whoever_held_each_post() -> None:
-    roster = FakeRoster(l3="p-zhang", l2="p-chen", l1="p-li")
-    # the level-2 post changes hands before its deadline: the breach is the successor's
+def test_an_untouched_case_climbs_level_by_level_to_the_district_blaming_whoever_held_it_at_each_deadline() -> None:
+    roster = FakeRoster(l2="p-chen", l1="p-li")
+    # the level-2 post changes hands before its deadline, but the case was escalated to p-chen and
+    # nobody moved it: p-chen held it when the review day ran out (issue 13), not the successor
     roster.hand_over(2, T0 + h(20), "p-chen-successor")
     s = Script(T0, roster=roster)
     recorded = s.scan_every(T0, T0 + timedelta(days=14), timedelta(minutes=30))
 
     assert breaches(recorded) == [
-        ("registration", 3, "p-zhang", "2026-03-16T13:00:00+08:00"),  # found 09:00 + 4 h
-        ("level2_review", 2, "p-chen-successor", "2026-03-17T13:00:00+08:00"),  # reviews daily
+        ("registration", 3, "p-l3", "2026-03-16T13:00:00+08:00"),  # found 09:00 + 4 h, routed to p-l3
+        ("level2_review", 2, "p-chen", "2026-03-17T13:00:00+08:00"),  # reviews daily
         ("level1_review", 1, "p-li", "2026-03-18T13:00:00+08:00"),
         ("district_review", 4, "", "2026-03-25T23:59:59+08:00"),  # 5 working days, then no more
     ]

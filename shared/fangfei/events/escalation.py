@@ -248,11 +248,16 @@ class SlaWarnedV1(_Strict):
     warn_at = instant()
     responsible_person_id = ident(required=False)
     grid_id = ident(required=False)
+    # why nobody (or not the plain post holder) is named, in Chinese; empty when the rule named its
+    # person plainly (added later: older events read back with "")
+    responsibility_note = text(120, required=False)
 
 
 class SlaBreachedV1(_Strict):
-    """A deadline passed: attributed to the person responsible at the deadline (roster history).
-    `consequence` says whether the case was escalated one level up (once per clock)."""
+    """A deadline passed: attributed to the person who held the case at the deadline (for a plan,
+    its responsible person); empty, with `responsibility_note` 「该时点无人负责…」, when nobody did.
+    `consequence` says whether the case was escalated one level up (once per clock); a step taken
+    after the deadline that ends the clock records the breach itself, with "recorded"."""
 
     subject_kind = code(("case", "enterprise"))
     subject_id = ident()
@@ -263,6 +268,9 @@ class SlaBreachedV1(_Strict):
     responsible_person_id = ident(required=False)
     grid_id = ident(required=False)
     consequence = code(BREACH_CONSEQUENCES)
+    # why nobody (or not the plain post holder) is named, in Chinese; empty when the rule named its
+    # person plainly (added later: older events read back with "")
+    responsibility_note = text(120, required=False)
 
 
 class ObligationTrackingStartedV1(_Strict):
@@ -284,10 +292,16 @@ class ObligationSubmittedV1(_Strict):
     on_time = fields.Boolean(required=True)
     responsible_person_id = ident(required=False)
     summary = text(4000, required=False)
+    # why nobody (or not the plain post holder) is named, in Chinese; empty when the rule named its
+    # person plainly (added later: older events read back with "")
+    responsibility_note = text(120, required=False)
 
 
 class ObligationMissedV1(_Strict):
-    """The deadline passed with nothing submitted (应上报未上报), attributed at the deadline."""
+    """The deadline passed with nothing submitted (应上报未上报), attributed at the deadline: a
+    community's report to its liaison (联络员), else its level-2 chief, else the street's level-1
+    chief (`responsibility_note` says which fallback); recorded by the scanner, or by a late
+    submission that came first (then in the same commit, just before `obligation.submitted`)."""
 
     obligation_id = text(160)
     kind = code(OBLIGATION_KINDS)
@@ -296,6 +310,9 @@ class ObligationMissedV1(_Strict):
     due_at = instant()
     responsible_person_id = ident(required=False)
     grid_id = ident(required=False)
+    # why nobody (or not the plain post holder) is named, in Chinese; empty when the rule named its
+    # person plainly (added later: older events read back with "")
+    responsibility_note = text(120, required=False)
 
 
 class ObligationReminderDueV1(_Strict):
@@ -314,6 +331,9 @@ class ObligationReminderDueV1(_Strict):
     lead_hours = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=24 * 30))
     responsible_person_id = ident(required=False)
     grid_id = ident(required=False)
+    # why nobody (or not the plain post holder) is named, in Chinese; empty when the rule named its
+    # person plainly (added later: older events read back with "")
+    responsibility_note = text(120, required=False)
 
 
 class CampaignPhaseV1(_Strict):
