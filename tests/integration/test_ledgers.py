@@ -153,6 +153,6 @@ def test_rebuild_killed_midway_resumes_and_exports_stay_byte_identical(stack: St
     after = exports(stack)
     assert [name for name in before if after[name] != before[name]] == []
 
-    check = cli(stack, "check")
+    check = cli(stack, "check", "--json")
     assert check.returncode == 0, check.stderr + check.stdout
     assert '"consistent": true' in check.stdout and '"differences": 0' in check.stdout

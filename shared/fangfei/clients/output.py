@@ -171,7 +171,7 @@ class Meter:
             self._progress = Progress(
                 TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
                 TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[eta]}"),
-                console=Console(file=self.stream), get_time=clock, transient=False)
+                console=Console(file=self.stream, force_terminal=True), get_time=clock, transient=False)
             self._progress.start()
             self._task = self._progress.add_task(description, total=total, **self._fields())
 
@@ -210,6 +210,8 @@ class Meter:
             self.total = total
         if description:
             self.description = description
+        if done < self.done:  # started again (a restarted service): earlier samples say nothing now
+            self.samples.clear()
         self.done = done
         self.samples.append((now, done))
         while len(self.samples) > 2 and now - self.samples[0][0] > self.window_s:

@@ -1,0 +1,193 @@
+"""What the `fangfei` commands print for people and for scripts (fangfei.clients.output and the
+ledger commands): Chinese headers, Beijing times, JSON unchanged with --json, and progress on
+stderr with a rate and the time left, computed from successive polls of the service. The ledger
+service is stood in for by a small HTTP server answering with payloads shaped like its own."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from fangfei import cli
+from fangfei.clients import ledger_cli, output
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@contextmanager
+def fake_service(routes: dict[tuple[str, str], Callable[[], tuple[int, dict[str, str], bytes]]]) -> Iterator[str]:
+    calls: list[tuple[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            path = self.path.split("?")[0]
+            calls.append((self.command, path))
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            status, headers, body = routes[(self.command, path)]()
+            self.send_response(status)
+            for k, v in {"Content-Length": str(len(body)), **headers}.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _json(data: Any, status: int = 200) -> Callable[[], tuple[int, dict[str, str], bytes]]:
+    return lambda: (status, {"Content-Type": "application/json"}, json.dumps(data, ensure_ascii=False).encode())
+
+
+# the ledger service's GET /api/ledger-admin/rebuild, as a rebuild of 10,000 events goes on
+REBUILD_STATES = [
+    {"state": "running", "state_label": "重建中", "phase": "queued", "attempt": 0, "events_read": 0,
+     "events_total": None, "requested_at": "2026-03-16T01:00:00.000Z"},
+    {"state": "running", "state_label": "重建中", "phase": "replaying", "attempt": 1, "events_read": 1000,
+     "events_total": 10000, "requested_at": "2026-03-16T01:00:00.000Z", "started_at": "2026-03-16T01:00:01.000Z"},
+    {"state": "running", "state_label": "重建中", "phase": "replaying", "attempt": 1, "events_read": 3000,
+     "events_total": 10000, "requested_at": "2026-03-16T01:00:00.000Z", "started_at": "2026-03-16T01:00:01.000Z"},
+    {"state": "running", "state_label": "重建中", "phase": "replaying", "attempt": 1, "events_read": 5000,
+     "events_total": 10000, "requested_at": "2026-03-16T01:00:00.000Z", "started_at": "2026-03-16T01:00:01.000Z"},
+    {"state": "done", "state_label": "已完成", "phase": "done", "attempt": 1, "events_read": 10000,
+     "events_total": 10000, "row_changes": 12000, "rows": {"ledger_supervision": 40}, "undecodable": 0,
+     "requested_at": "2026-03-16T01:00:00.000Z", "started_at": "2026-03-16T01:00:01.000Z",
+     "finished_at": "2026-03-16T01:00:41.000Z", "seconds": 40.0},
+]
+
+
+def rebuild_routes() -> dict[tuple[str, str], Callable[[], tuple[int, dict[str, str], bytes]]]:
+    states = iter(REBUILD_STATES)
+    return {("POST", "/api/ledger-admin/rebuild"): _json(REBUILD_STATES[0], 202),
+            ("GET", "/api/ledger-admin/rebuild"): lambda: _json(next(states))()}
+
+
+def run_rebuild(url: str, *extra: str) -> int:
+    clock = FakeClock()
+    parser_args = ["ledger", "--url", url, "--token", "t", "rebuild", "--poll", "10", *extra]
+    args = _parse(parser_args)
+    return ledger_cli.cmd_rebuild(args, clock=clock, sleep=clock.sleep)
+
+
+def _parse(argv: list[str]) -> Any:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="fangfei")
+    ledger_cli.register(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(argv)
+
+
+def test_rebuild_progress_shows_events_of_total_rate_and_time_left_in_plain_lines(capsys) -> None:
+    with fake_service(rebuild_routes()) as url:
+        code = run_rebuild(url)
+    out, err = capsys.readouterr()
+    assert code == 0
+    lines = err.splitlines()
+    # polls 10 s apart; the rate is over the last 30 s (0 → 5,000 events): 166 a second, 5,000 left → 30 s
+    assert lines[0] == "重建台账（第 1 次）：重放事件：1,000 条事件 / 10,000 条事件 10%，100 条事件/秒，预计还需 1分30秒"
+    assert "重建台账（第 1 次）：重放事件：5,000 条事件 / 10,000 条事件 50%，166 条事件/秒，预计还需 30秒" in lines
+    assert "\x1b" not in err and "\r" not in err  # not a terminal: no control characters in the log
+    assert "台账重建结果" in out and "已完成" in out and "已读事件" in out
+    assert "2026-03-16 09:00" in out and "01:00:00.000Z" not in out  # Beijing time, never the raw UTC instant
+
+
+def test_rebuild_with_json_prints_the_services_final_state_unchanged(capsys) -> None:
+    with fake_service(rebuild_routes()) as url:
+        assert run_rebuild(url, "--json") == 0
+    out = capsys.readouterr().out
+    assert json.loads(out) == REBUILD_STATES[-1]
+
+
+def test_on_a_terminal_the_bar_shows_rate_and_time_left() -> None:
+    clock, stream = FakeClock(), io.StringIO()
+    meter = output.Meter("重建台账", total=10000, unit="条事件", stream=stream, clock=clock, tty=True)
+    for done in (0, 1500, 3000):
+        meter.update(done)
+        clock.sleep(10)
+    meter.close()
+    text = stream.getvalue()
+    assert "3,000 条事件 / 10,000 条事件" in text and "150 条事件/秒" in text and "预计还需 47秒" in text
+    assert "━" in text  # the bar itself
+
+
+def test_a_restarted_job_starts_its_rate_afresh() -> None:
+    """The service restarting mid-rebuild starts again from 0: the old rate says nothing then."""
+    clock = FakeClock()
+    meter = output.Meter("重建台账", total=10000, unit="条事件", stream=io.StringIO(), clock=clock, tty=False)
+    for done in (0, 4000, 8000, 0, 500):
+        meter.update(done)
+        clock.sleep(10)
+    assert meter.rate() == 50 and "预计还需 3分10秒" in meter.line()
+
+
+def test_a_job_done_within_the_interval_prints_no_progress_line_when_not_a_terminal() -> None:
+    stream = io.StringIO()
+    meter = output.Meter("上传名册", total=100, unit="B", stream=stream, clock=FakeClock(), tty=False)
+    meter.update(100)
+    meter.close()
+    assert stream.getvalue() == ""
+
+
+def test_export_reports_bytes_and_rows_and_json_describes_the_file(tmp_path, capsys) -> None:
+    body = "序号,线索编号\r\n".encode("utf-8-sig") + b"1,c1\r\n" * 5000
+    routes = {("GET", "/api/ledgers/clue-verification/export"):
+              lambda: (200, {"Content-Type": "text/csv", "X-Total-Rows": "5000"}, body)}
+    target = tmp_path / "核查.csv"
+    with fake_service(routes) as url:
+        code = cli.main(["ledger", "--url", url, "--token", "t", "export", "clue-verification", "--format", "csv",
+                         "--out", str(target)])
+        out, _ = capsys.readouterr()
+        assert code == 0 and target.read_bytes() == body
+        assert out == f"已导出 5000 行（{len(body):,} 字节）→ {target}\n"
+        code = cli.main(["ledger", "--url", url, "--token", "t", "export", "clue-verification", "--format", "csv",
+                         "--out", str(target), "--json"])
+        assert json.loads(capsys.readouterr().out) == {"name": "clue-verification", "file": str(target),
+                                                       "rows": 5000, "bytes": len(body)}
+
+
+def test_check_prints_a_chinese_verdict_and_json_for_scripts(capsys) -> None:
+    answer = {"consistent": False, "differences": 1, "first": [
+        {"collection": "ledger_supervision", "id": "longgang:2026-03-16", "field": "count", "live": 3, "rebuilt": 4}]}
+    with fake_service({("POST", "/api/ledger-admin/check"): _json(answer)}) as url:
+        assert cli.main(["ledger", "--url", url, "--token", "t", "check"]) == 1
+        out = capsys.readouterr().out
+        assert "不一致：1 处差异" in out and "当前台账" in out and "重放结果" in out and "longgang:2026-03-16" in out
+        assert cli.main(["ledger", "--url", url, "--token", "t", "check", "--json"]) == 1
+        assert json.loads(capsys.readouterr().out) == answer
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("2026-03-16T01:00:00.000Z", "2026-03-16 09:00"),
+    ("2026-03-16T18:30:00+00:00", "2026-03-17 02:30"),
+    ("2026-03-16T09:00:00+08:00", "2026-03-16 09:00"),
+    (True, "是"), ("", "—"), (["养老", "房地产"], "养老、房地产"),
+])
+def test_cells_are_shown_as_people_read_them(value: Any, shown: str) -> None:
+    assert output.cell(value) == shown
