@@ -1,5 +1,5 @@
-# One image for all five services; FANGFEI_SERVICE picks which one a container runs
-# (infra/docker/entrypoint.sh). Production shape: docker-compose.yml; configuration: FANGFEI_*
+# One image for the five services and the console; FANGFEI_SERVICE picks which one a container runs
+# (infra/docker/entrypoint.sh). The compose `keys` and `oncall-gateway` services run it too. Production shape: docker-compose.yml; configuration: FANGFEI_*
 # variables (shared/fangfei/config.py).
 FROM python:3.11-slim
 
@@ -27,12 +27,21 @@ RUN cd /tmp/fangfei && pip install --no-deps . && cd / && rm -rf /tmp/fangfei
 COPY services/ /app/services/
 COPY infra/ /app/infra/
 
-# Non-root. /app/var is the data directory of the embedded store, used only when a container is
-# started without FANGFEI_STORE_URI.
+# Non-root. /app/var/data is the data directory of the embedded store, used only when a container
+# is started without FANGFEI_STORE_URI. The key folders are mount points of the compose volumes
+# (docker-compose.yml): an empty named volume takes the owner and mode of the folder it is first
+# mounted on, so these make the volumes the `keys` service fills writable by it and nobody else.
+#   /app/var/keys/{tokens,data}   services: the published verification keys (intake: also data keys)
+#   /app/var/keys-master          `keys` only: the master key directory (signing key, data keys)
+#   /app/var/keys-publish/...     `keys` only: where it publishes tokens/ and data/
+#   /app/var/grafana-secret       `keys` (and Grafana): the generated Grafana admin password
 RUN groupadd --system --gid 10001 fangfei \
     && useradd --system --uid 10001 --gid fangfei --home-dir /app --shell /usr/sbin/nologin fangfei \
-    && mkdir -p /app/var/data \
+    && mkdir -p /app/var/data /app/var/keys/tokens /app/var/keys/data /app/var/keys-master \
+       /app/var/keys-publish/tokens /app/var/keys-publish/data /app/var/grafana-secret \
     && chown -R fangfei:fangfei /app/var \
+    && chmod 0700 /app/var/keys-master /app/var/keys-publish/data /app/var/keys/data \
+    && chmod 0755 /app/var/keys-publish/tokens /app/var/grafana-secret \
     && chmod 0755 /app/infra/docker/entrypoint.sh
 USER fangfei
 

@@ -1,23 +1,40 @@
-"""The production shape (docker-compose.yml, Dockerfile, infra/) agrees with the code.
+"""The production shape (docker-compose.yml, Dockerfile, infra/) agrees with the code and is safe.
 
-No Docker engine runs these: they read the files and check what `docker compose up` would rely on,
-so a renamed service, a forgotten scrape target or a floating image tag fails here first."""
+No Docker engine runs here: these tests render docker-compose.yml themselves (the `${VAR:-default}`
+interpolation of the Compose spec, then YAML with its merge keys) and check what `docker compose up`
+relies on: every service gets the token verification keys and only intake the reporter-data key,
+no port is published on all interfaces unless FANGFEI_BIND_ADDRESS says so, every service is
+scraped, every alert receiver is a host that compose runs, and the one-shot key service and the
+stand-in on-call gateway really do what compose expects of them (they are run here as processes).
+Where a Compose v2 CLI is installed (`docker compose version`), its own `config` rendering is
+compared too; otherwise that one test is skipped with the reason."""
 
 from __future__ import annotations
 
 import fnmatch
+import json
+import os
 import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 import yaml
 
-from fangfei.config import DEFAULT_PORTS, SERVICE_NAMES
+from fangfei.config import DEFAULT_PORTS, PLATFORM_SERVICES, SERVICE_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTAINER_PORT = 8100
 MONGO_URI_RE = re.compile(r"^mongodb://(?P<hosts>[^/]+)/\?(?P<query>.*)$")
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 def _yaml(relpath: str) -> Any:
@@ -26,9 +43,99 @@ def _yaml(relpath: str) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
+# -- rendering, as `docker compose config` does --------------------------------------------------
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_BRACED = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:-|-|:\?|\?|:\+|\+)(?P<arg>.*))?$", re.DOTALL)
+
+
+def _expand(spec: str, env: dict[str, str]) -> str:
+    match = _BRACED.match(spec)
+    assert match, f"cannot interpolate ${{{spec}}}"
+    name, op, value = match["name"], match["op"], env.get(match["name"])
+    arg = interpolate(match["arg"] or "", env)
+    if op is None:
+        assert value is not None, f"${{{name}}} has no default: write ${{{name}:-…}}"
+        return value
+    if op == ":-":
+        return value if value else arg
+    if op == "-":
+        return value if value is not None else arg
+    if op in (":?", "?"):
+        if value is None or (op == ":?" and not value):
+            raise AssertionError(f"compose refuses to start: {name}: {arg}")
+        return value
+    if op == ":+":
+        return arg if value else ""
+    return arg if value is not None else ""
+
+
+def interpolate(text: str, env: dict[str, str]) -> str:
+    """The Compose spec's interpolation: $VAR, ${VAR}, ${VAR:-default}, ${VAR-default},
+    ${VAR:?error}, ${VAR?error}, ${VAR:+alt}, ${VAR+alt} (defaults may nest), and $$ for a literal $.
+    An unset variable without a default is an error here (compose would warn and substitute ""),
+    so the file cannot lean on a variable an operator forgot."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i] != "$":
+            out.append(text[i])
+            i += 1
+        elif text.startswith("$$", i):
+            out.append("$")
+            i += 2
+        elif text.startswith("${", i):
+            depth, j = 1, i + 2
+            while j < len(text) and depth:
+                if text.startswith("${", j):
+                    depth, j = depth + 1, j + 2
+                    continue
+                depth -= text[j] == "}"
+                j += 1
+            assert depth == 0, f"unclosed ${{ in {text!r}"
+            out.append(_expand(text[i + 2 : j - 1], env))
+            i = j
+        else:
+            name = _NAME.match(text, i + 1)
+            assert name, f"a lone $ in {text!r}: write $$"
+            raise AssertionError(f"${name[0]} has no default: write ${{{name[0]}:-…}}")
+    return "".join(out)
+
+
+def _walk(node: Any, env: dict[str, str]) -> Any:
+    if isinstance(node, str):
+        return interpolate(node, env)
+    if isinstance(node, dict):
+        return {key: _walk(value, env) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_walk(value, env) for value in node]
+    return node
+
+
+def render(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """docker-compose.yml as compose sees it with these variables set (and no .env file): the YAML
+    is parsed (merge keys included), then every string value is interpolated."""
+    return _walk(_yaml("docker-compose.yml"), env or {})
+
+
+def test_interpolation_follows_the_compose_spec() -> None:
+    env = {"SET": "x", "EMPTY": ""}
+    assert interpolate("${SET:-d} ${EMPTY:-d} ${UNSET:-d} ${EMPTY-d} ${UNSET-d}", env) == "x d d  d"
+    assert interpolate("$$HOME ${SET:+alt} ${EMPTY:+alt}|", env) == "$HOME alt |"
+    assert interpolate("${UNSET:-${SET}}", env) == "x"
+    with pytest.raises(AssertionError):
+        interpolate("${UNSET}", env)
+    with pytest.raises(AssertionError):
+        interpolate("${EMPTY:?must be set}", env)
+
+
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    return _yaml("docker-compose.yml")
+    return render()
+
+
+@pytest.fixture(scope="module")
+def opened() -> dict[str, Any]:
+    """The file rendered by an operator who deliberately opens the ports to the network."""
+    return render({"FANGFEI_BIND_ADDRESS": "0.0.0.0"})
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +171,40 @@ def _mongo_members(services: dict[str, Any]) -> dict[str, Any]:
     return {name: svc for name, svc in services.items() if "--replSet" in _command(svc)}
 
 
-# -- the five services ---------------------------------------------------------------------------
-@pytest.mark.parametrize("name", SERVICE_NAMES)
+def _ports(service: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(host ip, host port, container port) of each published port; host ip "" means every
+    interface, which is what compose does when the short syntax names none."""
+    out = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):  # the long syntax
+            out.append((str(port.get("host_ip", "")), str(port.get("published", "")), str(port["target"])))
+            continue
+        text = str(port).split("/")[0]
+        if text.startswith("["):  # [::1]:8101:8100
+            ip, _, rest = text[1:].partition("]:")
+            published, _, target = rest.partition(":")
+        else:
+            parts = text.split(":")
+            ip, published, target = {1: lambda: ("", "", parts[0]), 2: lambda: ("", parts[0], parts[1]),
+                                      3: lambda: (parts[0], parts[1], parts[2])}[len(parts)]()
+        out.append((ip, published, target))
+    return out
+
+
+def _mounts(service: dict[str, Any]) -> dict[str, tuple[str, bool]]:
+    """container path -> (source, read-only) of each volume and bind mount."""
+    out = {}
+    for volume in service.get("volumes", []):
+        if isinstance(volume, dict):
+            out[volume["target"]] = (str(volume.get("source", "")), bool(volume.get("read_only")))
+            continue
+        source, target, *mode = str(volume).split(":")
+        out[target] = (source, bool(mode) and "ro" in mode[0].split(","))
+    return out
+
+
+# -- the six services (five event services and the web console) ---------------------------------
+@pytest.mark.parametrize("name", PLATFORM_SERVICES)
 def test_each_service_runs_in_its_own_container(services: dict[str, Any], name: str) -> None:
     assert name in services, f"docker-compose.yml has no service {name!r}"
     env = _env(services[name])
@@ -75,14 +214,14 @@ def test_each_service_runs_in_its_own_container(services: dict[str, Any], name: 
     )
 
 
-@pytest.mark.parametrize("name", SERVICE_NAMES)
+@pytest.mark.parametrize("name", PLATFORM_SERVICES)
 def test_each_service_publishes_its_usual_port(services: dict[str, Any], name: str) -> None:
-    ports = [str(p) for p in services[name].get("ports", [])]
-    wanted = f"{DEFAULT_PORTS[name]}:{CONTAINER_PORT}"
-    assert wanted in ports, f"{name}: expected port mapping {wanted} (the embedded default port), got {ports}"
+    ports = [(published, target) for _, published, target in _ports(services[name])]
+    wanted = (str(DEFAULT_PORTS[name]), str(CONTAINER_PORT))
+    assert wanted in ports, f"{name}: expected port mapping {':'.join(wanted)} (the embedded default port), got {ports}"
 
 
-@pytest.mark.parametrize("name", SERVICE_NAMES)
+@pytest.mark.parametrize("name", PLATFORM_SERVICES)
 def test_each_service_is_healthchecked_on_health(services: dict[str, Any], name: str) -> None:
     text = _healthcheck_text(services[name])
     assert f"127.0.0.1:{CONTAINER_PORT}/health" in text or f"localhost:{CONTAINER_PORT}/health" in text, (
@@ -90,16 +229,17 @@ def test_each_service_is_healthchecked_on_health(services: dict[str, Any], name:
     )
 
 
-@pytest.mark.parametrize("name", SERVICE_NAMES)
+@pytest.mark.parametrize("name", PLATFORM_SERVICES)
 def test_each_service_waits_for_kafka_and_the_replica_set(services: dict[str, Any], name: str) -> None:
     deps = _depends_on(services[name])
-    assert deps.get("kafka") == "service_healthy", f"{name}: must wait for a healthy kafka, has {deps}"
+    if name in SERVICE_NAMES:  # the console has no consumer and no relay: it never talks to Kafka
+        assert deps.get("kafka") == "service_healthy", f"{name}: must wait for a healthy kafka, has {deps}"
     assert deps.get("mongo-init") == "service_completed_successfully", (
         f"{name}: must wait until the replica set is initiated (mongo-init), has {deps}"
     )
 
 
-@pytest.mark.parametrize("name", SERVICE_NAMES)
+@pytest.mark.parametrize("name", PLATFORM_SERVICES)
 def test_each_service_talks_to_the_compose_broker_and_replica_set(
     services: dict[str, Any], name: str
 ) -> None:
@@ -169,7 +309,7 @@ def _scrape_targets() -> dict[str, dict[str, str]]:
 
 def test_every_service_is_scraped_with_its_service_label() -> None:
     targets = _scrape_targets()
-    for name in SERVICE_NAMES:
+    for name in PLATFORM_SERVICES:
         target = f"{name}:{CONTAINER_PORT}"
         assert target in targets, f"Prometheus does not scrape {target}"
         assert targets[target]["path"] == "/metrics", f"{target}: scrape path must be /metrics"
@@ -228,7 +368,7 @@ def test_alertmanager_runs_the_routing_in_infra(services: dict[str, Any]) -> Non
     assert f"--config.file={config_path}" in _command(alertmanager), (
         f"alertmanager must be started with --config.file={config_path}"
     )
-    assert "9093:9093" in [str(p) for p in alertmanager.get("ports", [])]
+    assert ("9093", "9093") in [(published, target) for _, published, target in _ports(alertmanager)]
 
 
 # -- images and files ----------------------------------------------------------------------------
@@ -311,11 +451,11 @@ def _entrypoint_classes() -> dict[str, str]:
     return dict(re.findall(r"^\s*([a-z]+)\)\s*class=([A-Za-z_]\w*)\s*;;", script, re.MULTILINE))
 
 
-def test_entrypoint_knows_exactly_the_five_services() -> None:
-    assert set(_entrypoint_classes()) == set(SERVICE_NAMES)
+def test_entrypoint_knows_exactly_the_six_services() -> None:
+    assert set(_entrypoint_classes()) == set(PLATFORM_SERVICES)
 
 
-@pytest.mark.parametrize("name", SERVICE_NAMES)
+@pytest.mark.parametrize("name", PLATFORM_SERVICES)
 def test_entrypoint_class_exists_in_the_service_module(name: str) -> None:
     cls = _entrypoint_classes().get(name)
     assert cls, f"infra/docker/entrypoint.sh does not map FANGFEI_SERVICE={name}"
@@ -324,3 +464,338 @@ def test_entrypoint_class_exists_in_the_service_module(name: str) -> None:
     assert re.search(rf"^class {cls}\b", module.read_text(encoding="utf-8"), re.MULTILINE), (
         f"services/{name}/service.py defines no class {cls}, which infra/docker/entrypoint.sh runs"
     )
+
+
+# -- what each service may read: keys as volumes the one-shot `keys` service fills ---------------
+KEYS_SERVICE = "keys"
+
+
+def _keys_env(services: dict[str, Any]) -> dict[str, str]:
+    return _env(services[KEYS_SERVICE])
+
+
+def _volume_at(service: dict[str, Any], path: str) -> tuple[str, bool] | None:
+    return _mounts(service).get(path.rstrip("/"))
+
+
+def test_a_one_shot_service_creates_the_keys_before_anything_starts(services: dict[str, Any]) -> None:
+    keys = services.get(KEYS_SERVICE)
+    assert keys, "docker-compose.yml needs a one-shot `keys` service (fangfei keys init) that fills the key volumes"
+    assert str(keys.get("restart", "no")) == "no", "the keys service runs once and exits"
+    entrypoint = keys.get("entrypoint") or []
+    entrypoint = entrypoint.split() if isinstance(entrypoint, str) else [str(e) for e in entrypoint]
+    assert "/app/infra/docker/keys.py" in entrypoint, f"keys must run infra/docker/keys.py, runs {entrypoint}"
+    assert _command(keys) == ["init"], "the keys service's default command is `init` (create if missing, publish)"
+    env = _keys_env(services)
+    for var in ("FANGFEI_AUTH_KEYS_DIR", "FANGFEI_KEYS_PUBLISH_DIR", "FANGFEI_GRAFANA_ADMIN_PASSWORD_FILE"):
+        assert env.get(var), f"the keys service needs {var}"
+    master = _volume_at(keys, env["FANGFEI_AUTH_KEYS_DIR"])
+    assert master and not master[0].startswith("."), "the master key directory must be a named volume"
+    for name in (*PLATFORM_SERVICES, "grafana"):
+        assert _depends_on(services[name]).get(KEYS_SERVICE) == "service_completed_successfully", (
+            f"{name}: must wait until the keys service has created and published the keys"
+        )
+
+
+def _published_volumes(services: dict[str, Any]) -> dict[str, str]:
+    """subfolder of a key directory (tokens, data) -> the named volume the keys service publishes it to."""
+    env = _keys_env(services)
+    out = {}
+    for sub in ("tokens", "data"):
+        mount = _volume_at(services[KEYS_SERVICE], f"{env['FANGFEI_KEYS_PUBLISH_DIR']}/{sub}")
+        assert mount and not mount[1], f"the keys service must mount a writable volume at <publish dir>/{sub}"
+        out[sub] = mount[0]
+    return out
+
+
+@pytest.mark.parametrize("name", PLATFORM_SERVICES)
+def test_each_service_gets_the_verification_keys_read_only(services: dict[str, Any], name: str) -> None:
+    env = _env(services[name])
+    keys_dir = env.get("FANGFEI_AUTH_KEYS_DIR", "")
+    assert keys_dir.startswith("/"), f"{name}: FANGFEI_AUTH_KEYS_DIR must be set (else every request gets 401)"
+    mount = _volume_at(services[name], f"{keys_dir}/tokens")
+    assert mount, f"{name}: nothing is mounted at {keys_dir}/tokens, where TokenKeys reads the public keys"
+    assert mount == (_published_volumes(services)["tokens"], True), (
+        f"{name}: {keys_dir}/tokens must be the keys service's published token volume, read-only; got {mount}"
+    )
+
+
+def test_only_intake_gets_the_reporter_data_key_and_nobody_the_signing_key(services: dict[str, Any]) -> None:
+    published = _published_volumes(services)
+    master = _volume_at(services[KEYS_SERVICE], _keys_env(services)["FANGFEI_AUTH_KEYS_DIR"])[0]
+    intake = _env(services["intake"])["FANGFEI_AUTH_KEYS_DIR"]
+    assert _volume_at(services["intake"], f"{intake}/data") == (published["data"], True), (
+        "intake must mount the published data-key volume read-only at <its key dir>/data (DataKeys reads it)"
+    )
+    assert published["data"] != published["tokens"] != master
+    for name, svc in services.items():
+        sources = {source for source, _ in _mounts(svc).values()}
+        if name != KEYS_SERVICE:
+            assert master not in sources, f"{name} mounts the master key volume (signing key): only `keys` may"
+        if name not in (KEYS_SERVICE, "intake"):
+            assert published["data"] not in sources, f"{name} mounts the reporter-data key: only intake may"
+    declared = set(_yaml("docker-compose.yml").get("volumes") or {})
+    assert {master, *published.values()} <= declared, "the key volumes must be declared named volumes"
+
+
+def _run_keys(tmp_path: Path, services: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    """infra/docker/keys.py as the keys container runs it, with its container paths moved under tmp_path."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FANGFEI_")}
+    for var in ("FANGFEI_AUTH_KEYS_DIR", "FANGFEI_KEYS_PUBLISH_DIR", "FANGFEI_GRAFANA_ADMIN_PASSWORD_FILE"):
+        env[var] = str(tmp_path / _keys_env(services)[var].lstrip("/"))
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "shared"), str(ROOT)])
+    return subprocess.run([sys.executable, str(ROOT / "infra/docker/keys.py"), *args], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_the_keys_service_publishes_public_keys_and_the_data_key_apart(
+    tmp_path: Path, services: dict[str, Any]
+) -> None:
+    from fangfei.auth.config import AuthSettings
+    from fangfei.auth.keys import DataKeys, TokenKeys
+    from fangfei.auth.tokens import claims_for, sign, verify
+
+    env = _keys_env(services)
+    master = tmp_path / env["FANGFEI_AUTH_KEYS_DIR"].lstrip("/")
+    publish = tmp_path / env["FANGFEI_KEYS_PUBLISH_DIR"].lstrip("/")
+    password = tmp_path / env["FANGFEI_GRAFANA_ADMIN_PASSWORD_FILE"].lstrip("/")
+
+    first = _run_keys(tmp_path, services, "init")
+    assert first.returncode == 0, first.stdout + first.stderr
+    tokens = sorted(p.name for p in (publish / "tokens").iterdir())
+    assert tokens and all(n.endswith(".pub.pem") or n == "active" for n in tokens), tokens
+    assert not list(publish.rglob("*.key.pem")), "a private signing key was published"
+    assert sorted(p.name for p in (publish / "data").iterdir()) == sorted(
+        p.name for p in (master / "data").iterdir()), "the data keys published for intake are the master's"
+    secret = password.read_text().strip()
+    assert len(secret) >= 20 and secret != "admin", "Grafana's admin password must be generated"
+
+    # a token the operator issues from the master directory verifies with what a service sees
+    settings = AuthSettings(keys_dir=str(publish))
+    token = sign(TokenKeys(str(master)), claims_for(settings=settings, subject="ops-1", role="ops", ttl_s=60))
+    assert verify(token, TokenKeys(str(publish)), settings).subject == "ops-1"
+    assert DataKeys(str(publish)).available, "intake could not seal reporter data with what it is given"
+
+    again = _run_keys(tmp_path, services, "init")
+    assert again.returncode == 0 and password.read_text().strip() == secret, "init must keep existing secrets"
+
+    old_kid = (publish / "tokens" / "active").read_text().strip()
+    rotated = _run_keys(tmp_path, services, "rotate")
+    assert rotated.returncode == 0, rotated.stdout + rotated.stderr
+    new_kid = (publish / "tokens" / "active").read_text().strip()
+    assert new_kid != old_kid and (publish / "tokens" / f"{old_kid}.pub.pem").exists()
+    retired = _run_keys(tmp_path, services, "retire", old_kid)
+    assert retired.returncode == 0, retired.stdout + retired.stderr
+    assert not (publish / "tokens" / f"{old_kid}.pub.pem").exists(), "a retired key must leave the services"
+    assert not list(publish.rglob("*.key.pem"))
+
+
+# -- nothing on all interfaces unless asked -------------------------------------------------------
+def test_no_port_is_published_on_all_interfaces_by_default(compose: dict[str, Any]) -> None:
+    for name, svc in compose["services"].items():
+        for ip, published, target in _ports(svc):
+            assert ip in LOOPBACK, f"{name}: port {published}:{target} is published on {ip or 'every interface'}"
+
+
+def test_one_variable_opens_the_ports_but_never_kafka(opened: dict[str, Any]) -> None:
+    opened_services = {name for name, svc in opened["services"].items()
+                       if any(ip == "0.0.0.0" for ip, _, _ in _ports(svc))}
+    assert set(PLATFORM_SERVICES) <= opened_services, "FANGFEI_BIND_ADDRESS=0.0.0.0 must open the services"
+    for name, svc in opened["services"].items():
+        if name == "kafka":
+            assert all(ip in LOOPBACK for ip, _, _ in _ports(svc)), (
+                "Kafka has no authentication: its host listener stays on loopback whatever FANGFEI_BIND_ADDRESS says"
+            )
+        assert "mongo" not in name or not _ports(svc), f"{name}: MongoDB is never published"
+
+
+# -- Grafana ------------------------------------------------------------------------------------
+def test_grafana_admin_password_comes_from_the_generated_secret(services: dict[str, Any]) -> None:
+    env = _env(services["grafana"])
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in env, "no admin password in the compose file (it would be admin/admin or public)"
+    path = env.get("GF_SECURITY_ADMIN_PASSWORD__FILE", "")
+    assert path, "Grafana must read its admin password from a file (GF_SECURITY_ADMIN_PASSWORD__FILE)"
+    secret_file = _keys_env(services)["FANGFEI_GRAFANA_ADMIN_PASSWORD_FILE"]
+    grafana_mount = _volume_at(services["grafana"], str(Path(path).parent))
+    keys_mount = _volume_at(services[KEYS_SERVICE], str(Path(secret_file).parent))
+    assert grafana_mount and keys_mount and grafana_mount[0] == keys_mount[0] and grafana_mount[1], (
+        "Grafana must mount, read-only, the volume the keys service writes the password to"
+    )
+    assert Path(path).name == Path(secret_file).name
+    users = [n for n, s in services.items() if grafana_mount[0] in {src for src, _ in _mounts(s).values()}]
+    assert sorted(users) == sorted(["grafana", KEYS_SERVICE]), f"the Grafana secret volume is mounted by {users}"
+    assert env.get("GF_USERS_ALLOW_SIGN_UP") == "false", "sign-up must be off"
+    assert env.get("GF_AUTH_ANONYMOUS_ENABLED", "false") == "false", "anonymous access must be off"
+
+
+# -- healthchecks and start order ----------------------------------------------------------------
+@pytest.mark.parametrize(("name", "probe"), [("prometheus", "9090/-/healthy"), ("alertmanager", "9093/-/healthy"),
+                                              ("grafana", "3000/api/health"), ("oncall-gateway", "9095/health")])
+def test_monitoring_is_healthchecked(services: dict[str, Any], name: str, probe: str) -> None:
+    text = _healthcheck_text(services[name])
+    assert f"127.0.0.1:{probe}" in text or f"localhost:{probe}" in text, f"{name}: healthcheck {text!r}"
+
+
+def test_monitoring_starts_in_order(services: dict[str, Any]) -> None:
+    assert _depends_on(services["alertmanager"]).get("oncall-gateway") == "service_healthy"
+    assert _depends_on(services["prometheus"]).get("alertmanager") == "service_healthy"
+    assert _depends_on(services["grafana"]).get("prometheus") == "service_healthy"
+
+
+def test_every_dependency_has_the_condition_it_can_meet(services: dict[str, Any]) -> None:
+    for name, svc in services.items():
+        for dep, condition in _depends_on(svc).items():
+            assert dep in services, f"{name} depends on {dep}, which compose does not run"
+            assert condition != "service_started", f"{name} -> {dep}: name a condition (healthy / completed)"
+            if condition == "service_healthy":
+                assert services[dep].get("healthcheck") or dep in PLATFORM_SERVICES, f"{dep} has no healthcheck"
+            if condition == "service_completed_successfully":
+                assert str(services[dep].get("restart", "no")) == "no", f"{dep} is one-shot: restart must be no"
+
+
+# -- the console ----------------------------------------------------------------------------------
+def test_the_console_calls_the_services_on_the_compose_network(services: dict[str, Any]) -> None:
+    env = _env(services["console"])
+    for name in SERVICE_NAMES:
+        assert env.get(f"FANGFEI_{name.upper()}_URL") == f"http://{name}:{CONTAINER_PORT}", (
+            f"console: FANGFEI_{name.upper()}_URL must be http://{name}:{CONTAINER_PORT}"
+        )
+
+
+# -- alerts reach someone, and link their runbooks ------------------------------------------------
+def _receiver_urls() -> list[tuple[str, str]]:
+    config = _yaml("infra/alertmanager/alertmanager.yml")
+    return [(r["name"], hook["url"]) for r in config["receivers"] for hook in r.get("webhook_configs", [])]
+
+
+def test_every_alert_receiver_is_a_host_compose_runs(services: dict[str, Any]) -> None:
+    urls = _receiver_urls()
+    assert urls, "Alertmanager has no webhook receiver"
+    for receiver, url in urls:
+        parsed = urlparse(url)
+        assert parsed.hostname in services, f"{receiver}: {url} names a host compose does not run"
+        svc = services[parsed.hostname]
+        listening = {str(p).split("/")[0] for p in svc.get("expose", [])} | {t for _, _, t in _ports(svc)}
+        assert str(parsed.port) in listening, f"{receiver}: {parsed.hostname} does not listen on {parsed.port}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture()
+def gateway(services: dict[str, Any], tmp_path: Path) -> Any:
+    """infra/docker/oncall_gateway.py as compose runs it, on a free loopback port."""
+    svc = services["oncall-gateway"]
+    entrypoint = [str(e) for e in svc.get("entrypoint") or []]
+    assert "/app/infra/docker/oncall_gateway.py" in entrypoint, entrypoint
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FANGFEI_")}
+    port = _free_port()
+    runbooks = _env(svc)["FANGFEI_RUNBOOKS_DIR"]
+    assert _volume_at(svc, runbooks) == ("./docs/runbooks", True), "the gateway serves docs/runbooks, read-only"
+    env.update(_env(svc), FANGFEI_GATEWAY_ADDRESS=f"127.0.0.1:{port}", FANGFEI_RUNBOOKS_DIR=str(ROOT / "docs/runbooks"))
+    log = open(tmp_path / "gateway.log", "w+")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "infra/docker/oncall_gateway.py")], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(base + "/health", timeout=1).read()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "the gateway did not start"
+                time.sleep(0.1)
+        yield base, log
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+def test_the_default_gateway_receives_every_receivers_notifications(gateway: Any) -> None:
+    base, log = gateway
+    for receiver, url in _receiver_urls():
+        body = json.dumps({"version": "4", "receiver": receiver, "status": "firing", "groupKey": "{}:{}",
+                           "alerts": [{"status": "firing", "labels": {"alertname": "ServiceDown", "service": "ledger"},
+                                       "annotations": {"summary": "ledger is down"}}]}).encode()
+        request = urllib.request.Request(base + urlparse(url).path, data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            assert resp.status == 200, f"{receiver}: the gateway answered {resp.status}"
+    time.sleep(0.2)
+    log.seek(0)
+    lines = log.read()
+    for receiver, _ in _receiver_urls():
+        assert f"receiver={receiver} " in lines, f"the gateway did not log the notification for {receiver}"
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(base + "/hooks/x", data=b"not json", timeout=5)
+
+
+def test_the_gateway_serves_each_runbook_and_nothing_else(gateway: Any) -> None:
+    base, _ = gateway
+    for alert in ("ServiceDown", "CasesOverdue"):
+        with urllib.request.urlopen(f"{base}/runbooks/{alert}.md", timeout=5) as resp:
+            assert resp.read().decode("utf-8").startswith(f"# {alert}")
+    for path in ("/runbooks/../operations.md", "/runbooks/%2e%2e%2foperations.md", "/runbooks/Nope.md", "/etc/passwd"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + path, timeout=5)
+        assert refused.value.code == 404, path
+
+
+def test_runbook_urls_are_absolute_from_one_variable(services: dict[str, Any], opened: dict[str, Any]) -> None:
+    prometheus = services["prometheus"]
+    config = _yaml("infra/prometheus/prometheus.yml")
+    label = config["global"]["external_labels"].get("runbook_base")
+    assert label == "${FANGFEI_RUNBOOK_BASE_URL}", "prometheus.yml takes runbook_base from FANGFEI_RUNBOOK_BASE_URL"
+    assert "--enable-feature=expand-external-labels" in _command(prometheus), (
+        "Prometheus 2.x expands ${…} in external_labels only with --enable-feature=expand-external-labels"
+    )
+    assert "--config.file=/etc/prometheus/prometheus.yml" in _command(prometheus)
+    drops = [r for r in config["alerting"].get("alert_relabel_configs", [])
+             if r.get("action") == "labeldrop" and re.fullmatch(r["regex"], "runbook_base")]
+    assert drops, "runbook_base is for the annotations: drop it from the alerts' labels"
+    base = _env(prometheus).get("FANGFEI_RUNBOOK_BASE_URL", "")
+    assert re.match(r"^https?://[^/]+/", base), f"FANGFEI_RUNBOOK_BASE_URL must default to an absolute URL, got {base!r}"
+    # the default links where the stand-in gateway serves docs/runbooks on the host
+    gateway_port = [p for ip, p, t in _ports(services["oncall-gateway"])]
+    assert urlparse(base).port in {int(p) for p in gateway_port} and urlparse(base).path == "/runbooks", base
+    assert _env(render({"FANGFEI_RUNBOOK_BASE_URL": "https://wiki.example.org/fangfei/runbooks"})["services"]
+                ["prometheus"])["FANGFEI_RUNBOOK_BASE_URL"] == "https://wiki.example.org/fangfei/runbooks"
+    for path in sorted((ROOT / "infra/prometheus/rules").glob("*.yml")):
+        for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]:
+            for rule in group["rules"]:
+                if "alert" in rule:
+                    assert rule["annotations"]["runbook_url"] == (
+                        "{{ $externalLabels.runbook_base }}/" + f"{rule['alert']}.md"), rule["alert"]
+
+
+# -- a real renderer, where one is installed -------------------------------------------------------
+def _compose_cli() -> list[str] | None:
+    for cmd in (["docker", "compose"], ["docker-compose"]):
+        if not shutil.which(cmd[0]):
+            continue
+        probe = subprocess.run([*cmd, "version", "--short"], capture_output=True, text=True, timeout=30)
+        if probe.returncode == 0 and re.match(r"v?[2-9]\.", probe.stdout.strip()):
+            return cmd
+    return None
+
+
+def test_docker_compose_renders_the_same_file() -> None:
+    cmd = _compose_cli()
+    if cmd is None:
+        pytest.skip("no Compose v2 CLI here (`docker compose version` fails; Debian's docker-compose 1.29 predates "
+                    "the Compose spec's `name:`): the pure-Python rendering above is the check")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FANGFEI_")}
+    result = subprocess.run([*cmd, "-f", str(ROOT / "docker-compose.yml"), "config", "--format", "json"],
+                            capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    real = json.loads(result.stdout)
+    ours = render()
+    assert set(real["services"]) == set(ours["services"])
+    for name, svc in real["services"].items():
+        for port in svc.get("ports", []):
+            assert port.get("host_ip") in LOOPBACK, f"{name}: {port}"
