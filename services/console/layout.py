@@ -15,6 +15,8 @@ from fangfei.auth.principal import Principal
 from fangfei.auth.roles import ROLES
 from fangfei.clock import SHANGHAI
 
+from .names import NO_NAMES, Names
+
 h = escape
 
 STYLE = """
@@ -59,8 +61,9 @@ NAV: tuple[tuple[str, str], ...] = (("/", "首页"), ("/clues/new", "上报线�
 
 
 def page(title: str, body: Markup | str, principal: Principal | None = None, current: str = "",
-         scripts: str = "") -> str:
-    """A whole page: header with navigation (when signed in), the body, an optional inline script."""
+         scripts: str = "", names: Names | None = None) -> str:
+    """A whole page: header with navigation (when signed in), the body, an optional inline script.
+    `names` are the roster's names of the street shown, for the signed-in person's line."""
     nav = Markup("")
     if principal is not None:
         items = Markup("").join(
@@ -69,7 +72,7 @@ def page(title: str, body: Markup | str, principal: Principal | None = None, cur
         nav = Markup(
             '<nav aria-label="主导航"><ul>{}<li><form method="post" action="/logout" style="display:inline">'
             '<button class="secondary" style="margin:0;padding:.2rem .6rem">退出</button></form></li></ul></nav>'
-            '<div class="who">{}</div>').format(items, who(principal))
+            '<div class="who">{}</div>').format(items, who(principal, names))
     script = Markup("<script>{}</script>").format(Markup(scripts)) if scripts else ""
     return str(Markup(
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
@@ -81,9 +84,15 @@ def page(title: str, body: Markup | str, principal: Principal | None = None, cur
     ).format(title, Markup(STYLE), nav, title, body, script))
 
 
-def who(p: Principal) -> Markup:
-    where = "全区" if p.district_wide else "、".join(filter(None, [p.street or "、".join(p.streets), p.community]))
-    return Markup("{} · {} · {}").format(ROLES.get(p.role, p.role), p.subject, where)
+def who(p: Principal, names: Names | None = None) -> Markup:
+    """角色 · 姓名 · 街道、社区, by name: an id the roster does not name is a placeholder."""
+    n = names or NO_NAMES
+    if p.district_wide:
+        where = "全区"
+    else:
+        streets = [p.street] if p.street else list(p.streets)
+        where = "、".join([n.street(s) for s in streets] + ([n.community(p.community)] if p.community else []))
+    return Markup("{} · {} · {}").format(ROLES.get(p.role, "（未知角色）"), n.person(p.subject), where)
 
 
 def notice(text: str, error: bool = False) -> Markup:

@@ -16,6 +16,7 @@ from fangfei.vocab import CLUE_CATEGORIES, CLUE_SOURCES, INDUSTRY_SECTORS
 
 from .backend import Reply
 from .layout import cn_count, cn_duration, cn_time, notice, now_local_input, page, table
+from .names import NO_NAMES, Names
 
 # Labels of escalation's codes that its case listing carries without a label.
 CASE_STATUS = {"reported": "已上报", "triage": "三级网格处置中", "level2_review": "二级网格研判中",
@@ -52,16 +53,16 @@ def _tag(tag: str) -> Markup:
 
 
 # -- home ------------------------------------------------------------------------------------------
-def home(p: Principal, street: str, reply: Reply | None) -> str:
+def home(p: Principal, street: str, reply: Reply | None, names: Names = NO_NAMES) -> str:
     parts: list[Markup] = []
     if p.district_wide:
         parts.append(street_form("/", street))
     if reply is None:
         parts.append(notice("请填写要查看的街道编号。"))
-        return page("待办与超期", Markup("").join(parts), p, "/")
+        return page("待办与超期", Markup("").join(parts), p, "/", names=names)
     if not reply.ok:
         parts.append(notice(reply.message, error=True))
-        return page("待办与超期", Markup("").join(parts), p, "/")
+        return page("待办与超期", Markup("").join(parts), p, "/", names=names)
     rows = list(reply.body.get("cases", []))
     if community_scoped(p):
         rows = [r for r in rows if r.get("community_id") == p.community]
@@ -79,8 +80,8 @@ def home(p: Principal, street: str, reply: Reply | None) -> str:
             flags += Markup('<span class="badge mine">我负责</span>')
         body_rows.append([
             Markup('<a href="/cases/{}">{}</a>').format(r.get("case_id", ""), r.get("case_id", "")),
-            r.get("community_id", ""),
-            CASE_STATUS.get(r.get("status", ""), r.get("status", "")),
+            r.get("community_name") or names.community(r.get("community_id")),
+            CASE_STATUS.get(r.get("status", ""), r.get("status_label") or "（未知状态）"),
             LEVELS.get(r.get("level", 0), ""),
             _tag(r.get("risk_tag", "")),
             cn_time(r.get("found_at")),
@@ -89,10 +90,10 @@ def home(p: Principal, street: str, reply: Reply | None) -> str:
         ])
     if body_rows:
         parts.append(table(["案件编号", "社区", "状态", "当前层级", "风险", "发现时间", "办理时限", "提示"], body_rows,
-                           f"{street} 街道在办案件"))
+                           f"{names.street(street)}在办案件"))
     else:
         parts.append(notice("当前没有在办案件。"))
-    return page("待办与超期", Markup("").join(parts), p, "/")
+    return page("待办与超期", Markup("").join(parts), p, "/", names=names)
 
 
 # -- clue report -----------------------------------------------------------------------------------
@@ -135,8 +136,22 @@ RISK_SCRIPT = r"""
 """
 
 
+def _community_field(p: Principal, value: str, names: Names) -> Markup:
+    """The community of a clue, by name: a community role's own (fixed), else a choice among the
+    street's communities (a typed code only when the roster could not be read)."""
+    if community_scoped(p):
+        return Markup('<label for="community_id">所属社区</label><input id="community_id" value="{}" readonly>'
+                      '<input type="hidden" name="community_id" value="{}">').format(
+            names.community(p.community), p.community)
+    if names.communities:
+        return Markup('<label for="community_id">所属社区</label><select id="community_id" name="community_id" required>'
+                      '{}</select>').format(_options(names.communities, value, "请选择"))
+    return Markup('<label for="community_id">所属社区编号</label><input id="community_id" name="community_id"'
+                  ' value="{}" required>').format(value)
+
+
 def clue_form(p: Principal, key: str, values: Mapping[str, str] | None = None, error: str = "",
-              field_errors: Mapping[str, Any] | None = None) -> str:
+              field_errors: Mapping[str, Any] | None = None, names: Names = NO_NAMES) -> str:
     v = dict(values or {})
     errs = field_errors or {}
 
@@ -147,16 +162,13 @@ def clue_form(p: Principal, key: str, values: Mapping[str, str] | None = None, e
         text = "；".join(str(m) for m in (msgs if isinstance(msgs, list) else [msgs]))
         return Markup('<div class="hint" style="color:#8b1a1a" id="{}-error">{}</div>').format(name, text)
 
-    community = p.community if community_scoped(p) else v.get("community_id", "")
-    readonly = Markup(" readonly") if community_scoped(p) else ""
     body = Markup("")
     if error:
         body += notice(error, error=True)
     body += Markup(
         '<form id="clue-form" method="post" action="/clues" class="card" novalidate>'
         '<input type="hidden" name="idempotency_key" value="{key}">'
-        '<label for="community_id">所属社区编号</label><input id="community_id" name="community_id" value="{community}"'
-        ' required{readonly}>{e_community}'
+        '{community}{e_community}'
         '<label for="category">线索类别</label><select id="category" name="category" required>{categories}</select>{e_category}'
         '<label for="source">线索来源</label><select id="source" name="source" required>{sources}</select>{e_source}'
         '<label for="title">线索标题</label><input id="title" name="title" maxlength="100" required value="{title}">{e_title}'
@@ -172,7 +184,7 @@ def clue_form(p: Principal, key: str, values: Mapping[str, str] | None = None, e
         '<section aria-live="polite" id="risk" class="card" style="margin-top:1rem">输入内容后，这里显示风险指标。</section>'
         '<button type="submit">提交上报</button></form>'
     ).format(
-        key=key, community=community, readonly=readonly,
+        key=key, community=_community_field(p, v.get("community_id", ""), names),
         categories=_options(CLUE_CATEGORIES, v.get("category", ""), "请选择"),
         sources=_options(CLUE_SOURCES, v.get("source", "grid_patrol")),
         title=v.get("title", ""), description=v.get("description", ""), subject=v.get("subject_name", ""),
@@ -181,7 +193,7 @@ def clue_form(p: Principal, key: str, values: Mapping[str, str] | None = None, e
         e_description=err("description"), e_subject=err("subject_name"), e_credit=err("credit_code"),
         e_address=err("address"), e_found=err("found_at"),
     )
-    return page("上报线索", body, p, "/clues/new", scripts=RISK_SCRIPT)
+    return page("上报线索", body, p, "/clues/new", scripts=RISK_SCRIPT, names=names)
 
 
 def clue_sent(p: Principal, clue_id: str, created: bool) -> str:
@@ -216,7 +228,8 @@ def _action_form(case_id: str, segment: str) -> Markup:
         id=case_id, s=segment, l=SEGMENT_LABELS[segment], fields=fields, reason=reason)
 
 
-def case_page(p: Principal, case: Mapping[str, Any], clue: Mapping[str, Any], done: str = "", error: str = "") -> str:
+def case_page(p: Principal, case: Mapping[str, Any], clue: Mapping[str, Any], done: str = "", error: str = "",
+              names: Names = NO_NAMES) -> str:
     c = clue.get("clue", {})
     body = Markup("")
     if done:
@@ -242,15 +255,15 @@ def case_page(p: Principal, case: Mapping[str, Any], clue: Mapping[str, Any], do
         '<dt>风险</dt><dd>{tag} 风险分 {score} 分</dd></dl></section>'
     ).format(id=case.get("case_id", ""), title=c.get("title", ""), desc=c.get("description", ""),
              subject=c.get("subject_name") or "—", address=c.get("address") or "—",
-             community=case.get("community_name") or case.get("community_id", ""),
+             community=case.get("community_name") or names.community(case.get("community_id")),
              status=case.get("status_label", ""), level=case.get("level_label", ""),
-             assignee=case.get("assignee_name") or case.get("assignee_person_id") or "—",
+             assignee=case.get("assignee_name") or names.person(case.get("assignee_person_id")),
              found=cn_time(case.get("found_at")), deadline=deadline, tag=_tag(risk.get("suggested_tag", "")),
              score=cn_count(risk.get("score", 0)))
     steps = Markup("").join(
         Markup("<li><strong>{}</strong> · {}{}{}</li>").format(
             e.get("action_label") or e.get("type", ""), cn_time(e.get("at")),
-            Markup(" · {}").format(e["by"]) if e.get("by") else "",
+            Markup(" · {}").format(names.person(e["by"])) if e.get("by") else "",
             Markup("<br><span class=\"hint\">{}</span>").format(e["reason"]) if e.get("reason") else "")
         for e in case.get("history", []))
     body += Markup('<section class="card" aria-labelledby="tl-h"><h2 id="tl-h">办理过程</h2><ol class="timeline" id="timeline">'
@@ -259,34 +272,40 @@ def case_page(p: Principal, case: Mapping[str, Any], clue: Mapping[str, Any], do
     forms = [_action_form(case.get("case_id", ""), ACTION_SEGMENTS[a]) for a in allowed if a in ACTION_SEGMENTS]
     body += Markup('<section aria-labelledby="act-h"><h2 id="act-h">可执行的操作</h2>{}</section>').format(
         Markup("").join(forms) if forms else notice("当前没有可在此执行的操作。"))
-    return page(f"案件 {case.get('case_id', '')}", body, p)
+    return page(f"案件 {case.get('case_id', '')}", body, p, names=names)
 
 
 # -- roster ----------------------------------------------------------------------------------------
 def _person(x: Mapping[str, Any] | None) -> Markup:
     if not x:
         return Markup('<span class="badge overdue">空缺</span>')
-    return Markup("{}").format(x.get("name") or x.get("person_id", ""))
+    return Markup("{}").format(x.get("name") or NO_NAMES.person(x.get("person_id") or "?"))
+
+
+def _named(x: Mapping[str, Any] | None) -> str:
+    """A person's name from the roster, or the placeholder (never the person id)."""
+    return str((x or {}).get("name") or NO_NAMES.person((x or {}).get("person_id") or "?"))
 
 
 def _grid(node: Mapping[str, Any]) -> Markup:
     kids = Markup("").join(_grid(k) for k in node.get("children", []))
-    staff = "、".join(s.get("name", "") + (f"（{s.get('role_label')}）" if s.get("role_label") else "")
+    staff = "、".join(_named(s) + (f"（{s.get('role_label')}）" if s.get("role_label") else "")
                      for s in node.get("staff", []))
     return Markup("<li>{} {} · 网格长：{}{}{}</li>").format(
-        node.get("level_label", ""), node.get("name", ""), _person(node.get("chief")),
+        node.get("level_label", ""), node.get("name") or NO_NAMES.grid("?"), _person(node.get("chief")),
         Markup('<br><span class="hint">{}</span>').format(staff) if staff else "",
         Markup('<ul>{}</ul>').format(kids) if kids else "")
 
 
-def roster_page(p: Principal, street: str, tree: Reply | None, who: Reply | None, query: Mapping[str, str]) -> str:
+def roster_page(p: Principal, street: str, tree: Reply | None, who: Reply | None, query: Mapping[str, str],
+                names: Names = NO_NAMES) -> str:
     body = Markup("")
     if p.district_wide:
         body += street_form("/roster", street)
     if tree is None:
-        return page("网格名册", body + notice("请填写要查看的街道编号。"), p, "/roster")
+        return page("网格名册", body + notice("请填写要查看的街道编号。"), p, "/roster", names=names)
     if not tree.ok:
-        return page("网格名册", body + notice(tree.message, error=True), p, "/roster")
+        return page("网格名册", body + notice(tree.message, error=True), p, "/roster", names=names)
     t = tree.body
     communities = {c["community_id"]: c["name"] for c in t.get("communities", [])}
     body += Markup(
@@ -310,7 +329,7 @@ def roster_page(p: Principal, street: str, tree: Reply | None, who: Reply | None
             s = who.body.get("sector")
             if s:
                 units = "、".join(u.get("name", "") for u in s.get("units", []))
-                people = "、".join(x.get("name", "") for x in s.get("people", []))
+                people = "、".join(_named(x) for x in s.get("people", []))
                 lines.append(Markup("<li>行业「{}」：{}{}{}</li>").format(
                     s.get("sector_label", ""), units or s.get("target_label", ""),
                     Markup(" · 联系人：{}").format(people) if people else "",
@@ -318,16 +337,17 @@ def roster_page(p: Principal, street: str, tree: Reply | None, who: Reply | None
             body += Markup('<section class="card" id="who-result" aria-live="polite"><ul>{}</ul></section>').format(
                 Markup("").join(lines))
     body += Markup('<section class="card" aria-labelledby="tree-h"><h2 id="tree-h">{} 网格体系</h2><ul class="tree">{}</ul>'
-                   '</section>').format(t.get("name", street), Markup("").join(_grid(g) for g in t.get("grids", [])))
+                   '</section>').format(t.get("name") or names.street(street),
+                                        Markup("").join(_grid(g) for g in t.get("grids", [])))
     units = [[u.get("name", ""), u.get("kind_label", ""), "、".join(u.get("sector_labels", [])) or "—",
-              "、".join(c.get("name", "") for c in u.get("contacts", []) if c) or "—"] for u in t.get("member_units", [])]
+              "、".join(_named(c) for c in u.get("contacts", []) if c) or "—"] for u in t.get("member_units", [])]
     if units:
         body += Markup('<h2>成员单位</h2>') + table(["单位", "类型", "负责行业", "联系人"], units)
     group = t.get("leading_group") or {}
-    members = [[m.get("position_label", ""), m.get("name", ""), m.get("title", "") or "—"] for m in group.get("members", [])]
+    members = [[m.get("position_label", ""), _named(m), m.get("title", "") or "—"] for m in group.get("members", [])]
     if members:
         body += Markup('<h2>{}</h2>').format(group.get("name") or "领导小组") + table(["职务", "姓名", "单位及职务"], members)
-    return page("网格名册", body, p, "/roster")
+    return page("网格名册", body, p, "/roster", names=names)
 
 
 def login_page(error: str = "", next_url: str = "/") -> str:

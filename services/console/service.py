@@ -25,6 +25,7 @@ from fangfei.service_base import PlatformService
 
 from . import pages, reports
 from .backend import EXPORT_FORMATS, LEDGERS, STATISTICS, TEN_ONES, Backend, BackendProvider, Download, Reply
+from .names import NO_NAMES, Names
 from .session import (
     SERVICE, access, clear_session, error_page, html, page_route, redirect, set_session, token_of,
 )
@@ -77,6 +78,18 @@ class ConsoleService(PlatformService):
     waker = HubWaker()
     backend: Backend = BackendProvider()
 
+    def _names(self, request: Request, street: str, tree: Reply | None = None) -> Names:
+        """The roster's names of `street` (asked with the person's token), to show instead of ids;
+        none when there is no street or the roster cannot be read (pages then show placeholders)."""
+        if not street:
+            return NO_NAMES
+        tree = tree or self.backend.tree(token_of(request), street)
+        return Names.from_tree(tree.body) if tree.ok else NO_NAMES
+
+    def _page_street(self, request: Request, filters: dict[str, str] | None = None) -> str:
+        p = access(request).principal
+        return (filters or {}).get("street_id") or p.street or (p.streets[0] if p.streets else "")
+
     # -- signing in (before a token exists: not behind the gate) ---------------------------------
     @http("GET", "/login")
     def login_form(self, request: Request) -> Response:
@@ -104,14 +117,16 @@ class ConsoleService(PlatformService):
     @page_route("/")
     def home(self, request: Request) -> Response:
         p, street = access(request).principal, _street(request)
+        names = self._names(request, street)
         reply = self.backend.cases(token_of(request), street) if street else None
-        return html(pages.home(p, street, reply))
+        return html(pages.home(p, street, reply, names))
 
     # -- clues -----------------------------------------------------------------------------------
     @http("GET", "/clues/new")
     @page_route("/clues/new")
     def clue_form(self, request: Request) -> Response:
-        return html(pages.clue_form(access(request).principal, uuid.uuid4().hex))
+        names = self._names(request, self._page_street(request))
+        return html(pages.clue_form(access(request).principal, uuid.uuid4().hex, names=names))
 
     @http("POST", "/clues")
     @page_route("/clues")
@@ -135,7 +150,8 @@ class ConsoleService(PlatformService):
         if reply.ok:
             return html(pages.clue_sent(p, str(reply.body.get("clue_id", "")), bool(reply.body.get("created", True))),
                         201 if reply.body.get("created", True) else 200)
-        return html(pages.clue_form(p, key, form, reply.message, reply.details), reply.status)
+        names = self._names(request, self._page_street(request))
+        return html(pages.clue_form(p, key, form, reply.message, reply.details, names), reply.status)
 
     @http("POST", "/api/risk-preview")
     @page_route("/api/risk-preview", json_errors=True)
@@ -192,13 +208,15 @@ class ConsoleService(PlatformService):
             return error_page(404, "未找到该案件，或您无权查看该案件。", False, access(request))
         if not case.ok:
             return error_page(case.status, case.message, False, access(request))
-        return html(pages.case_page(p, case.body, clue.body, done=done, error=error), status if error else 200)
+        names = self._names(request, str(case.body.get("street_id") or clue.body.get("street_id") or ""))
+        return html(pages.case_page(p, case.body, clue.body, done=done, error=error, names=names),
+                    status if error else 200)
 
     # -- ledgers ---------------------------------------------------------------------------------
     @http("GET", "/ledgers")
     @page_route("/ledgers")
     def ledgers(self, request: Request) -> Response:
-        return html(reports.ledger_index(access(request).principal))
+        return html(reports.ledger_index(access(request).principal, self._names(request, self._page_street(request))))
 
     @http("GET", "/ledgers/<string:ledger_key>")
     @page_route("/ledgers/<ledger>")
@@ -210,8 +228,9 @@ class ConsoleService(PlatformService):
         filters = _filters(request, ("status",) if kind.statuses else ())
         if not kind.periods:
             filters = {k: v for k, v in filters.items() if k not in _PERIOD}
+        names = self._names(request, self._page_street(request, filters))
         reply = _needs_street(p, filters) or self.backend.ledger(token_of(request), ledger_key, filters)
-        return html(reports.ledger_page(p, kind, filters, reply), _status(reply))
+        return html(reports.ledger_page(p, kind, filters, reply, names), _status(reply))
 
     @http("GET", "/ledgers/<string:ledger_key>/export")
     @page_route("/ledgers/<ledger>/export")
@@ -229,7 +248,9 @@ class ConsoleService(PlatformService):
     @http("GET", "/statistics")
     @page_route("/statistics")
     def statistics_index(self, request: Request) -> Response:
-        return html(reports.statistics_index(access(request).principal, _filters(request, paged=False)))
+        filters = _filters(request, paged=False)
+        names = self._names(request, self._page_street(request, filters))
+        return html(reports.statistics_index(access(request).principal, filters, names))
 
     @http("GET", "/statistics/<string:table_key>")
     @page_route("/statistics/<table>")
@@ -237,8 +258,9 @@ class ConsoleService(PlatformService):
         if table_key not in STATISTICS:
             raise HttpError(404, "not_found", "未找到该统计表")
         p, filters = access(request).principal, _filters(request, paged=False)
+        names = self._names(request, self._page_street(request, filters))
         reply = _needs_street(p, filters) or self.backend.statistics(token_of(request), table_key, filters)
-        return html(reports.statistics_page(p, table_key, filters, reply), _status(reply))
+        return html(reports.statistics_page(p, table_key, filters, reply, names), _status(reply))
 
     @http("GET", "/statistics/<string:table_key>/export")
     @page_route("/statistics/<table>/export")
@@ -256,8 +278,9 @@ class ConsoleService(PlatformService):
         """Each community's 十个一 progress toward 无非法集资社区 (counted by the ledger)."""
         p = access(request).principal
         filters = {k: v for k, v in _filters(request, paged=False).items() if k not in _PERIOD}  # cumulative
+        names = self._names(request, self._page_street(request, filters))
         reply = _needs_street(p, filters) or self.backend.statistics(token_of(request), TEN_ONES, filters)
-        return html(reports.ten_ones_page(p, filters, reply), _status(reply))
+        return html(reports.ten_ones_page(p, filters, reply, names), _status(reply))
 
     # -- roster ----------------------------------------------------------------------------------
     @http("GET", "/roster")
@@ -269,7 +292,7 @@ class ConsoleService(PlatformService):
         who = None
         if street and (query["community_id"] or query["sector"]):
             who = self.backend.responsible(token, street, query["community_id"], query["sector"])
-        return html(pages.roster_page(p, street, tree, who, query))
+        return html(pages.roster_page(p, street, tree, who, query, self._names(request, street, tree)))
 
 
 _PERIOD = ("period_from", "period_to")

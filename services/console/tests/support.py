@@ -203,15 +203,31 @@ class FakeBackend:
         return Reply(200, Download(data, EXPORT_FORMATS[fmt], str(len(listing.body["rows"]))))
 
     def tree(self, token: str, street_id: str) -> Reply:
+        """The roster's tree as the roster answers it: ids with the names people read."""
         self.calls.append(("tree", token, street_id))
         if not self._sees(token, street_id, ""):
             if street_id != OWN_STREET:
                 return _not_found()
+        if street_id == OTHER_STREET:
+            return Reply(200, {"street_id": OTHER_STREET, "name": "坪山街道", "grids": [], "member_units": [],
+                               "communities": [{"community_id": OTHER_COMMUNITY, "name": "坪山一社区"}],
+                               "leading_group": None})
+        if street_id != OWN_STREET:
+            return _not_found()
+        chief = {"person_id": "magang-l3-01-chief", "name": "网格长丙01", "role_label": "网格长"}
         return Reply(200, {"street_id": street_id, "name": "龙岗街道", "grids": [
-            {"level_label": "一级网格", "name": "龙岗街道一级网格", "chief": {"name": "街道网格长甲01"}, "staff": [],
-             "children": [{"level_label": "二级网格", "name": "马岗社区二级网格", "chief": None, "staff": [],
-                           "children": []}]}],
-            "communities": [{"community_id": OWN_COMMUNITY, "name": "马岗社区"}], "member_units": [],
+            {"grid_id": "longgang-l1", "level_label": "一级网格", "name": "龙岗街道一级网格",
+             "chief": {"person_id": "longgang-l1-chief", "name": "街道网格长甲01"}, "staff": [],
+             "children": [{"grid_id": "magang-l2", "level_label": "二级网格", "name": "马岗社区二级网格", "chief": None,
+                           "staff": [], "children": [
+                               {"grid_id": "magang-l3-01", "level_label": "三级网格", "name": "马岗社区第01网格",
+                                "chief": chief, "staff": [{"person_id": "magang-staff-01", "name": "网格员丁01",
+                                                           "role_label": "网格员"}], "children": []}]}]}],
+            "communities": [{"community_id": OWN_COMMUNITY, "name": "马岗社区",
+                             "secretaries": [{"person_id": "magang-secretary", "name": "社区书记戊"}]},
+                            {"community_id": "luogang", "name": "罗岗社区"}],
+            "member_units": [{"unit_id": "longgang-police", "name": "龙岗派出所", "kind_label": "派出所",
+                              "sector_labels": [], "contacts": [{"person_id": "police-contact-01", "name": "联系人己01"}]}],
             "leading_group": {"name": "龙岗街道防范处置非法集资领导小组", "members": []}})
 
     def responsible(self, token: str, street_id: str, community_id: str = "", sector: str = "") -> Reply:
