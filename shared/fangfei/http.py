@@ -194,7 +194,8 @@ def api(service: str, route: str) -> Callable[[Callable[..., Response]], Callabl
                     HttpError(409, "conflict", "数据已被他人修改，请刷新后重试", {"expected": exc.expected, "actual": exc.actual})
                 )
             except EventError as exc:
-                response = error_response(HttpError(400, "invalid_event", "数据不符合事件约定", exc.messages))
+                details, _ = field_labels.explain(exc.messages, None)  # in Chinese, with labels, as load's
+                response = error_response(HttpError(400, "invalid_event", "数据不符合事件约定", details))
             except Exception:
                 log.exception("unhandled error on %s %s", request.method, route)
                 response = error_response(HttpError(500, "internal_error", "服务内部错误，请稍后重试"))
