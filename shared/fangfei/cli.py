@@ -53,12 +53,12 @@ CURL_EXAMPLE = """\
   # 令牌 (a token for 马岗社区's grid staff, valid {ttl_h} h; `fangfei token issue --help` for others):
   export TOKEN='{token}'
 
-  # 上报一条线索 (report a clue in 马岗社区; the street comes from the token):
+  # 上报一条线索 (report a clue in 马岗社区, found now; the street comes from the token):
   curl -s -X POST {intake}/api/clues -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{{
     "community_id": "magang", "category": "illegal_finance",
     "source": "grid_patrol", "title": "门店宣传保本高息理财",
     "description": "网格员巡查发现某门店宣传年化18%保本理财产品",
-    "found_at": "{found_at}"}}'
+    "found_at": "'"$(date -Iseconds)"'"}}'
 
   # 网页控制台 (web console): open {console}/login and paste the token above.
 
@@ -87,9 +87,6 @@ def demo_tokens(keys_dir: str) -> dict[str, str]:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from datetime import datetime
-
-    from .clock import SHANGHAI
     from .devstack.stack import Stack, default_ports
 
     data_dir = os.environ.get("FANGFEI_DATA_DIR", os.path.join("var", "data"))
@@ -112,8 +109,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         for name, svc in stack.services.items():
             print(f"  {name:<13} {svc.url}   ({svc.url}/health, {svc.url}/metrics)")
         urls = {name: svc.url for name, svc in stack.services.items()}
-        found_at = datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
-        print("\n" + CURL_EXAMPLE.format(found_at=found_at, token=tokens["grid_staff"],
+        print("\n" + CURL_EXAMPLE.format(token=tokens["grid_staff"],
                                           ttl_h=DEMO_TOKEN_TTL_S // 3600, **urls))
         print(f"Logs: {stack.log_dir}.  Ctrl-C stops everything.", flush=True)
         while not stop.is_set():
@@ -142,7 +138,8 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The whole `fangfei` command line (each subcommand sets `func`)."""
     parser = argparse.ArgumentParser(prog="fangfei", description="防非 Fangfei platform")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="run the embedded platform (broker + six services) until Ctrl-C")
@@ -163,7 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     roster_cli.register(sub)
     escalation_cli.register(sub)
     verify_cli.register(sub)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     return int(args.func(args))
 
 

@@ -3,7 +3,8 @@
 Wired into `fangfei` (fangfei/cli.py) with `escalation_cli.register(subparsers)`. Every command
 talks HTTP to the escalation service (`--url`, default `$FANGFEI_ESCALATION_URL` or
 http://127.0.0.1:8103) with the bearer token of `--token` or `$FANGFEI_TOKEN` (`fangfei token
-issue …`), prints the JSON answer, and exits 1 with the service's Chinese message on a 4xx/5xx.
+issue …`), prints the answer as tables (Chinese headers, times in Beijing time) or, with --json, the
+service's JSON unchanged, and exits 1 with the service's Chinese message on a 4xx/5xx.
 
 Who acts, and in which street, is the token's: there is no `--by`. `--street` is only for callers
 whose token spans several streets (a district office naming the street it acts or reads in).
@@ -30,6 +31,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any, Callable
+
+from . import output
 
 DEFAULT_URL = "http://127.0.0.1:8103"
 TOKEN_ENV = "FANGFEI_TOKEN"
@@ -105,19 +108,123 @@ def _with_street(args: argparse.Namespace, body: dict[str, Any]) -> dict[str, An
     return body
 
 
-def _run(args: argparse.Namespace, method: str, url: str, body: Any = None) -> int:
+# -- what people read ------------------------------------------------------------------------------
+# Labels of escalation's codes that its listings carry without a label (as the console shows them).
+CASE_STATUS = {"reported": "已上报", "triage": "三级网格处置中", "level2_review": "二级网格研判中",
+               "level1_review": "一级网格研判中", "district": "区处非办处置中", "joint_meeting": "联席会议研判中",
+               "disposal": "处置中", "closed": "已办结"}
+LEVELS = {"3": "三级网格", "2": "二级网格", "1": "一级网格", "4": "区处非办"}
+OUTCOMES = {"resolved": "职权范围内已化解", "unfounded": "经核查不属实", "rectified": "已整改到位",
+            "transferred": "已移送公安", "disposed": "已处置完毕", "merged": "并案处理"}
+TAGS = {"red": "红", "yellow": "黄", "green": "绿"}
+
+CASE_FIELDS: list[output.Column] = [
+    ("case_id", "案件编号"), (output.labelled("status", labels=CASE_STATUS), "状态"),
+    (output.labelled("level", labels=LEVELS), "所在层级"), (output.named("community_id", "community_name"), "社区"),
+    (output.named("assignee_person_id", "assignee_name"), "当前负责人"), ("found_at", "发现时间"),
+    ("register_deadline", "登记期限（4小时）"), ("registered_at", "登记时间"),
+    (lambda c: (c.get("clock") or {}).get("rule_label", ""), "当前时限"),
+    (lambda c: (c.get("clock") or {}).get("deadline", ""), "时限截止"),
+    (lambda c: (c.get("clock") or {}).get("overdue", False), "已超时"), ("abnormal", "标记异常"),
+    (lambda c: f"{(c.get('risk') or {}).get('score', 0)} 分，建议"
+               f"{TAGS.get((c.get('risk') or {}).get('suggested_tag', ''), '不挂')}牌", "风险评分"),
+    (lambda c: OUTCOMES.get(c.get("outcome", ""), c.get("outcome", "")), "办结结果"), ("closed_at", "办结时间"),
+]
+
+
+def _show_case(case: dict[str, Any]) -> None:
+    output.record(case, CASE_FIELDS, title=f"案件 {case.get('case_id', '')}")
+    output.table(case.get("history", []), [("at", "时间"), ("action_label", "环节"), ("by", "经办人"),
+                                            ("reason", "理由"), (output.labelled("status", labels=CASE_STATUS), "之后状态")],
+                 title="办理经过")
+    allowed = "、".join(a["label"] for a in case.get("allowed_actions", []))
+    if allowed:
+        print(f"当前可执行：{allowed}")
+    print(output.TZ_NOTE)
+
+
+def _list(key: str, columns: list[output.Column], title: str) -> Callable[[Any], None]:
+    def show(answer: dict[str, Any]) -> None:
+        rows = answer.get(key, [])
+        output.table(rows, columns, title=f"{title}（{answer.get('street_id', '')}，共 {answer.get('total', len(rows))} 条）",
+                     caption=output.TZ_NOTE)
+
+    return show
+
+
+def _record(fields: list[output.Column], title: str) -> Callable[[Any], None]:
+    return lambda answer: output.record(answer, fields, title=title)
+
+
+CASES = _list("cases", [
+    ("case_id", "案件编号"), (output.named("community_id", "community_name"), "社区"),
+    (output.labelled("status", labels=CASE_STATUS), "状态"), (output.labelled("level", labels=LEVELS), "层级"),
+    (output.named("assignee_person_id", "assignee_name"), "负责人"), ("found_at", "发现时间"), ("deadline", "时限截止"),
+    ("overdue", "已超时"), (lambda c: TAGS.get(c.get("risk_tag", ""), ""), "风险"), ("abnormal", "异常")], "案件")
+OBLIGATION_COLUMNS: list[output.Column] = [
+    ("obligation_id", "义务编号"), ("title", "报送事项"), ("kind_label", "类型"), ("unit_id", "报送单位"),
+    ("due_at", "截止时间"), ("status_label", "状态"), ("submitted_at", "报送时间"),
+    (output.named("submitted_by", "submitted_by_name"), "报送人")]
+OBLIGATIONS = _list("obligations", OBLIGATION_COLUMNS, "报送义务")
+CAMPAIGN_COLUMNS: list[output.Column] = [
+    ("campaign_id", "编号"), ("name", "专项行动"), ("community_ids", "社区"), ("defined_at", "部署时间"),
+    (lambda c: "；".join(f"{p['name']} {output.local_time(p['due_at'])}" for p in c.get("phases", [])), "阶段及截止")]
+ENTERPRISE_FIELDS: list[output.Column] = [
+    ("credit_code", "统一社会信用代码"), ("name", "企业名称"), ("address", "地址"), ("tag_label", "挂牌"),
+    ("tag_reason", "挂牌理由"), ("tagged_at", "挂牌时间"), ("score", "风险评分"),
+    (lambda e: TAGS.get(e.get("suggested_tag", ""), ""), "建议挂牌"), ("cross_street", "跨街道"),
+    ("other_streets", "其他街道"), (lambda e: "；".join((e.get("plan") or {}).get("measures", [])), "一企一策措施"),
+    (lambda e: (e.get("plan") or {}).get("deadline", ""), "一企一策期限"), ("plan_overdue", "一企一策逾期")]
+ENTERPRISES = _list("enterprises", [
+    ("credit_code", "统一社会信用代码"), ("name", "企业名称"), ("tag_label", "挂牌"), ("score", "风险评分"),
+    ("other_streets", "其他街道"), ("has_plan", "一企一策"), ("plan_deadline", "一企一策期限")], "风险企业")
+
+
+def _show_risk(answer: dict[str, Any]) -> None:
+    print(answer.get("explanation") or f"风险评分 {answer.get('score', 0)}，建议{answer.get('suggested_tag_label', '不挂')}牌")
+    output.table(answer.get("hits", []), [("label", "命中指标"), ("weight", "分值"), ("evidence", "依据")])
+    if answer.get("credit_code"):
+        print(f"统一社会信用代码 {answer['credit_code']}：" + ("校验通过" if answer.get("credit_code_valid") else "校验未通过"))
+
+
+def _show_assessment(answer: dict[str, Any]) -> None:
+    rows = [{"person": person, **counts} for person, counts in sorted((answer.get("people") or {}).items())]
+    output.table(rows, [("person", "人员"), ("breaches", "超时"), ("bounce_backs", "被退回"),
+                        ("repeated_extensions", "多次延期"), ("last_minute", "临期办理"),
+                        ("missed_reports", "未报送"), ("late_reports", "迟报")],
+                 title=f"量化考核（{answer.get('street_id', '')}）", empty="没有扣分事实")
+
+
+def _show_campaigns(answer: dict[str, Any]) -> None:
+    output.table(answer.get("campaigns", []), CAMPAIGN_COLUMNS, title=f"专项行动（{answer.get('street_id', '')}）",
+                 caption=output.TZ_NOTE)
+
+
+def _run(args: argparse.Namespace, method: str, url: str, body: Any = None,
+         show: Callable[[Any], None] | None = None) -> int:
     transport: Transport = getattr(args, "transport", None) or http_transport
     status, answer = transport(method, url, body, _auth_headers(args))
-    out = sys.stdout if status < 400 else sys.stderr
-    if status >= 400 and isinstance(answer, dict) and "error" in answer:
-        print(f"错误 {status}: {answer['error'].get('message', '')}", file=sys.stderr)
-    print(json.dumps(answer, ensure_ascii=False, indent=2), file=out)
-    return 0 if status < 400 else 1
+    if status >= 400:
+        message = answer["error"].get("message", "") if isinstance(answer, dict) and "error" in answer else str(answer)[:200]
+        print(f"错误 {status}: {message}", file=sys.stderr)
+        if getattr(args, "json", False):
+            output.print_json(answer, stream=sys.stderr)
+        else:
+            details = answer.get("error", {}).get("details") if isinstance(answer, dict) else None
+            for key, value in (details or {}).items():
+                print(f"  {key}：{output.cell(value)}", file=sys.stderr)
+        return 1
+    if getattr(args, "json", False) or show is None:
+        output.print_json(answer)
+    else:
+        show(answer)
+    return 0
 
 
 def _common(p: argparse.ArgumentParser, street: bool = True) -> None:
     p.add_argument("--url", default=os.environ.get("FANGFEI_ESCALATION_URL", DEFAULT_URL), help="escalation service URL")
     p.add_argument("--token", default=None, help=f"bearer token (default ${TOKEN_ENV}); it names who acts and where")
+    p.add_argument("--json", action="store_true", help="print the service's JSON answer (for scripts)")
     if street:
         p.add_argument("--street", default="", help="street_id (街道): only for tokens spanning several streets")
 
@@ -131,7 +238,7 @@ def _case_action(segment: str, options: list[tuple[str, str, dict[str, Any]]]) -
             value = getattr(args, dest)
             if value is not None:
                 body[dest] = value
-        return _run(args, "POST", _url(args, f"/api/cases/{args.case_id}/{segment}"), body)
+        return _run(args, "POST", _url(args, f"/api/cases/{args.case_id}/{segment}"), body, _show_case)
 
     return run
 
@@ -142,7 +249,7 @@ def _register_case(sub: Any) -> None:
     show = steps.add_parser("show", help="one case with its clock, history and allowed actions")
     show.add_argument("case_id")
     _common(show, street=False)
-    show.set_defaults(func=lambda a: _run(a, "GET", _url(a, f"/api/cases/{a.case_id}")))
+    show.set_defaults(func=lambda a: _run(a, "GET", _url(a, f"/api/cases/{a.case_id}"), show=_show_case))
     ls = steps.add_parser("list", help="the street's cases")
     _common(ls)
     ls.add_argument("--status")
@@ -150,7 +257,7 @@ def _register_case(sub: Any) -> None:
     ls.add_argument("--overdue", choices=["true", "false"])
     ls.add_argument("--community", default="", help="community_id")
     ls.set_defaults(func=lambda a: _run(a, "GET", _url(a, "/api/cases", street_id=a.street, status=a.status,
-                                                       level=a.level, overdue=a.overdue, community_id=a.community)))
+                                                       level=a.level, overdue=a.overdue, community_id=a.community), show=CASES))
     for segment, (help_, options) in CASE_ACTIONS.items():
         p = steps.add_parser(segment, help=help_)
         p.add_argument("case_id")
@@ -171,13 +278,13 @@ def _register_obligation(sub: Any) -> None:
     ls.add_argument("--unit", help="a community id, or the street id for sweep summaries")
     ls.add_argument("--kind", choices=["weekly", "monthly", "sweep", "campaign"])
     ls.set_defaults(func=lambda a: _run(a, "GET", _url(a, "/api/obligations", street_id=a.street, unit_id=a.unit,
-                                                       kind=a.kind, **{"from": a.start, "to": a.end})))
+                                                       kind=a.kind, **{"from": a.start, "to": a.end}), show=OBLIGATIONS))
     sm = cmds.add_parser("submit", help="submit a report (on time or late)")
     sm.add_argument("obligation_id", help="e.g. weekly:magang:2026-W12")
     _common(sm)
     sm.add_argument("--summary", default="")
     sm.set_defaults(func=lambda a: _run(a, "POST", _url(a, f"/api/obligations/{a.obligation_id}/submission"),
-                                        _with_street(a, {"summary": a.summary})))
+                                        _with_street(a, {"summary": a.summary}), _record(OBLIGATION_COLUMNS + [("summary", "报送内容")], "已报送")))
 
 
 def _phase(text: str) -> dict[str, str]:
@@ -197,10 +304,11 @@ def _register_campaign(sub: Any) -> None:
     d.add_argument("--phase", dest="phases", action="append", type=_phase, required=True, help="id:name:due")
     d.add_argument("--community", dest="community_ids", action="append", default=[], help="default: every community")
     d.set_defaults(func=lambda a: _run(a, "POST", _url(a, "/api/campaigns"), _with_street(a, {
-        "campaign_id": a.campaign_id, "name": a.name, "phases": a.phases, "community_ids": a.community_ids})))
+        "campaign_id": a.campaign_id, "name": a.name, "phases": a.phases, "community_ids": a.community_ids}),
+        lambda c: _show_campaigns({"street_id": c.get("street_id", ""), "campaigns": [c]})))
     ls = cmds.add_parser("list")
     _common(ls)
-    ls.set_defaults(func=lambda a: _run(a, "GET", _url(a, "/api/campaigns", street_id=a.street)))
+    ls.set_defaults(func=lambda a: _run(a, "GET", _url(a, "/api/campaigns", street_id=a.street), show=_show_campaigns))
 
 
 def _register_enterprise(sub: Any) -> None:
@@ -211,11 +319,12 @@ def _register_enterprise(sub: Any) -> None:
     ls.add_argument("--tag", choices=["red", "yellow", "green"])
     ls.add_argument("--cross-street", choices=["true", "false"])
     ls.set_defaults(func=lambda a: _run(a, "GET", _url(a, "/api/enterprises", street_id=a.street, tag=a.tag,
-                                                       cross_street=a.cross_street)))
+                                                       cross_street=a.cross_street), show=ENTERPRISES))
     show = cmds.add_parser("show")
     show.add_argument("credit_code")
     _common(show)
-    show.set_defaults(func=lambda a: _run(a, "GET", _url(a, f"/api/enterprises/{a.credit_code}", street_id=a.street)))
+    show.set_defaults(func=lambda a: _run(a, "GET", _url(a, f"/api/enterprises/{a.credit_code}", street_id=a.street),
+                                          show=_record(ENTERPRISE_FIELDS, "风险企业")))
     reg = cmds.add_parser("register", help="异动登记: moved in / out, or found by a sweep")
     _common(reg)
     reg.add_argument("credit_code")
@@ -223,14 +332,15 @@ def _register_enterprise(sub: Any) -> None:
     reg.add_argument("--address", default="")
     reg.add_argument("--movement", choices=["", "moved_in", "moved_out"], default="")
     reg.set_defaults(func=lambda a: _run(a, "POST", _url(a, "/api/enterprises"), _with_street(a, {
-        "credit_code": a.credit_code, "name": a.name, "address": a.address, "movement": a.movement})))
+        "credit_code": a.credit_code, "name": a.name, "address": a.address, "movement": a.movement}),
+        _record(ENTERPRISE_FIELDS, "已登记")))
     tag = cmds.add_parser("tag", help="红黄绿挂牌")
     tag.add_argument("credit_code")
     _common(tag)
     tag.add_argument("--tag", required=True, choices=["red", "yellow", "green"])
     tag.add_argument("--reason", required=True)
     tag.set_defaults(func=lambda a: _run(a, "POST", _url(a, f"/api/enterprises/{a.credit_code}/tag"), _with_street(a, {
-        "tag": a.tag, "reason": a.reason})))
+        "tag": a.tag, "reason": a.reason}), _record(ENTERPRISE_FIELDS, "已挂牌")))
     plan = cmds.add_parser("plan", help="一企一策")
     plan.add_argument("credit_code")
     _common(plan)
@@ -240,7 +350,7 @@ def _register_enterprise(sub: Any) -> None:
     plan.add_argument("--deadline", required=True, help="YYYY-MM-DD or an instant")
     plan.set_defaults(func=lambda a: _run(a, "POST", _url(a, f"/api/enterprises/{a.credit_code}/plan"), _with_street(a, {
         "measures": a.measures, "responsible_person_id": a.responsible, "leader_person_id": a.leader,
-        "deadline": a.deadline})))
+        "deadline": a.deadline}), _record(ENTERPRISE_FIELDS, "一企一策已记录")))
 
 
 def _register_misc(sub: Any) -> None:
@@ -250,10 +360,10 @@ def _register_misc(sub: Any) -> None:
         r.add_argument(flag, default="")
     r.set_defaults(func=lambda a: _run(a, "POST", _url(a, "/api/risk/screen"), {
         k: v for k, v in {"subject_name": a.subject_name, "title": a.title, "description": a.description,
-                          "address": a.address, "credit_code": a.credit_code}.items() if v}))
+                          "address": a.address, "credit_code": a.credit_code}.items() if v}, _show_risk))
     s = sub.add_parser("assessment", help="量化考核 facts per person: breaches, bounce-backs, extensions, last-minute")
     _common(s)
-    s.set_defaults(func=lambda a: _run(a, "GET", _url(a, "/api/assessment", street_id=a.street)))
+    s.set_defaults(func=lambda a: _run(a, "GET", _url(a, "/api/assessment", street_id=a.street), show=_show_assessment))
 
 
 def register(subparsers: Any) -> None:

@@ -11,7 +11,8 @@ through the notification service's HTTP API.
 
 The service is FANGFEI_NOTIFICATION_URL (default http://127.0.0.1:8105) or --url; the bearer token
 is FANGFEI_TOKEN or --token (a street office subscribes for its own street). The webhook secret is
-printed once, when the subscription is created. Exit status: 0 done, 1 refused, 2 unreachable.
+printed once, when the subscription is created. Answers are tables (times in Beijing time); --json
+prints the service's JSON. Exit status: 0 done, 1 refused, 2 unreachable.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
+
+from . import output
 
 DEFAULT_URL = "http://127.0.0.1:8105"
 
@@ -72,16 +75,64 @@ def _run(args: argparse.Namespace) -> int:
     except (urllib.error.URLError, OSError) as exc:
         print(f"无法连接通知服务 {args.url}：{exc}", file=sys.stderr)
         return 2
-    print(json.dumps(answer, ensure_ascii=False, indent=2))
-    if status >= 500:
-        return 2
-    return 0 if status < 400 else 1
+    if status >= 400:
+        error = answer.get("error", {}) if isinstance(answer, dict) else {}
+        print(f"错误 {status}: {error.get('message', '')}", file=sys.stderr)
+        if args.json:
+            output.print_json(answer, stream=sys.stderr)
+        else:
+            for key, value in (error.get("details") or {}).items():
+                print(f"  {key}：{output.cell(value)}", file=sys.stderr)
+        return 2 if status >= 500 else 1
+    if args.json:
+        output.print_json(answer)
+    else:
+        SHOW[args.notification_command](args, answer)
+    return 0
+
+
+MODES = {"webhook": "网络回调（Webhook）", "topic": "Kafka 主题"}
+SUBSCRIPTION_COLUMNS: list[output.Column] = [
+    ("subscription_id", "订阅编号"), ("name", "接收单位"), ("agency", "单位类型"), ("event_types", "订阅事件"),
+    ("street_ids", "街道"), (lambda s: MODES.get(s.get("mode", ""), s.get("mode", "")), "方式"),
+    (lambda s: s.get("url") or s.get("topic"), "地址或主题"), ("personal_data", "含个人信息"),
+    ("active", "有效"), ("created_at", "订阅时间")]
+
+
+def _show_subscribed(args: argparse.Namespace, answer: dict[str, Any]) -> None:
+    output.record(answer, SUBSCRIPTION_COLUMNS, title="已订阅")
+    if answer.get("secret"):
+        print(f"签名密钥（只显示这一次，请妥善保存）：{answer['secret']}")
+
+
+def _show_subscriptions(args: argparse.Namespace, answer: dict[str, Any]) -> None:
+    output.table(answer.get("subscriptions", []), SUBSCRIPTION_COLUMNS, title="订阅", caption=output.TZ_NOTE)
+
+
+def _show_unsubscribed(args: argparse.Namespace, answer: dict[str, Any]) -> None:
+    print(f"已取消订阅 {answer.get('name') or args.subscription_id}（{args.subscription_id}）")
+
+
+def _show_email(args: argparse.Namespace, answer: dict[str, Any]) -> None:
+    print(f"已设置 {answer.get('name') or args.person_id} 的通知邮箱：{answer.get('email', args.email)}")
+
+
+def _show_outbox(args: argparse.Namespace, answer: dict[str, Any]) -> None:
+    output.table(answer.get("deliveries", []), [
+        ("delivery_id", "投递编号"), ("channel_label", "渠道"), ("state_label", "状态"), ("attempts", "尝试次数"),
+        ("subject", "标题"), (output.named("recipient_id", "recipient_name"), "收件人"), ("created_at", "生成时间"),
+        ("sent_at", "发送时间"), ("last_error", "最近错误")], title="外发投递", caption=output.TZ_NOTE)
+
+
+SHOW = {"subscribe": _show_subscribed, "subscriptions": _show_subscriptions, "unsubscribe": _show_unsubscribed,
+        "set-email": _show_email, "outbox": _show_outbox}
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("notification", help="agency subscriptions, e-mail contacts, outbound deliveries")
     p.add_argument("--url", default=os.environ.get("FANGFEI_NOTIFICATION_URL", DEFAULT_URL))
     p.add_argument("--token", default=os.environ.get("FANGFEI_TOKEN", ""))
+    p.add_argument("--json", action="store_true", help="print the service's JSON answer (for scripts)")
     cmds = p.add_subparsers(dest="notification_command", required=True)
     s = cmds.add_parser("subscribe", help="subscribe an agency to event types of a street")
     s.add_argument("--agency", required=True)
@@ -103,4 +154,6 @@ def register(sub: Any) -> None:
     ob.add_argument("--state", default="")
     ob.add_argument("--channel", default="")
     ob.add_argument("--street", default="")
+    for sub_parser in (s, ls, un, em, ob):  # --json after the subcommand as well
+        sub_parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     p.set_defaults(func=_run)
