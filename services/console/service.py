@@ -142,8 +142,8 @@ class ConsoleService(PlatformService):
             clue["credit_code"] = form["credit_code"].upper()
         try:
             found = datetime.fromisoformat(form["found_at"]) if form["found_at"] else None
-        except ValueError:
-            found = None
+        except ValueError:  # sent as typed, so intake names it with the other fields' errors
+            found, clue["found_at"] = None, form["found_at"][:40]
         if found is not None:
             clue["found_at"] = (found if found.tzinfo else found.replace(tzinfo=SHANGHAI)).isoformat()
         reply = self.backend.report_clue(token_of(request), clue, key)

@@ -121,3 +121,28 @@ def test_names_lookups() -> None:
                              "grids": [], "member_units": [], "leading_group": None})
     assert (names.street("s1"), names.community("c1"), names.community("合计")) == ("一街道", "一社区", "合计")
     assert names.street("s2") == "（街道名称未知）" and names.person("") == "—"
+
+
+def test_a_refused_clue_shows_every_bad_field_next_to_it(world: ConsoleWorld, monkeypatch) -> None:
+    """Intake names every bad field in Chinese (fangfei.http.load); the form shows each by its field."""
+    from fangfei.http import validation_error
+    from services.intake.schemas import ReportClueRequest
+
+    sent: list[dict[str, Any]] = []
+
+    def report_clue(self: Any, token: str, clue: dict[str, Any], key: str) -> Any:
+        sent.append(clue)
+        err = validation_error({"found_at": ["Not a valid datetime."], "category": ["Missing data for required field."],
+                                "title": ["不能为空白"]}, ReportClueRequest())
+        return support.Reply(400, {"error": {"code": err.code, "message": err.message, "details": err.details}})
+
+    monkeypatch.setattr(support.FakeBackend, "report_clue", report_clue)
+    token = world.mint.token("grid_staff", person="magang-secretary")
+    world.app.client.post("/login", data={"token": token, "next": "/"})
+    resp = world.app.client.post("/clues", data={"community_id": "magang", "title": " ", "description": "描述",
+                                                 "found_at": "昨天上午"}, headers={"Origin": "http://localhost"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and sent[0]["found_at"] == "昨天上午"  # sent as typed, for intake to name
+    assert "输入校验未通过：发现时间、线索类别、线索标题 3 项有误" in page
+    assert re.search(r'id="found_at-error">发现时间：不是有效的时间', page)
+    assert 'id="category-error">线索类别：必填' in page and 'id="title-error">线索标题：不能为空白' in page
