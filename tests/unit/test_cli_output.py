@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -191,3 +192,69 @@ def test_check_prints_a_chinese_verdict_and_json_for_scripts(capsys) -> None:
 ])
 def test_cells_are_shown_as_people_read_them(value: Any, shown: str) -> None:
     assert output.cell(value) == shown
+
+
+# -- escalation and notification: the services' own answer shapes -------------------------------
+CASE = {
+    "case_id": "c1", "clue_id": "c1", "street_id": "longgang", "community_id": "magang", "grid_id": "g3-magang-01",
+    "level": 3, "level_label": "三级网格", "assignee_person_id": "p-zhang01", "found_at": "2026-03-16T09:00:00+08:00",
+    "register_deadline": "2026-03-16T13:00:00+08:00", "status": "triage", "status_label": "三级网格处置中",
+    "opened_at": "2026-03-16T01:00:00.000Z", "version": 3, "registered_at": "2026-03-16T01:30:00.000Z",
+    "registered_by": "p-li01", "registration_late": False,
+    "clock": {"rule": "triage", "rule_label": "三级网格处置", "level": 3, "started_at": "2026-03-16T09:00:00+08:00",
+              "deadline": "2026-03-17T01:00:00+00:00", "paused": False, "overdue": False, "remaining_seconds": 86400},
+    "abnormal": False, "outcome": "", "closed_at": "",
+    "risk": {"score": 25, "suggested_tag": "yellow"},
+    "history": [{"version": 1, "type": "case.opened", "action": "", "action_label": "立案分派",
+                 "at": "2026-03-16T09:00:00+08:00", "by": "", "reason": "", "status": "reported", "level": 3},
+                {"version": 3, "type": "case.registered", "action": "register", "action_label": "登记",
+                 "at": "2026-03-16T01:30:00.000Z", "by": "p-li01", "reason": "", "status": "triage", "level": 3}],
+    "community_name": "马岗社区", "assignee_name": "张网格01",
+    "allowed_actions": [{"action": "escalate", "label": "稳控并上报"}, {"action": "close", "label": "办结"}],
+}
+
+
+def run_escalation(capsys, answer: Any, *argv: str, status: int = 200) -> tuple[int, str, str]:
+    from fangfei.clients import escalation_cli
+
+    code = escalation_cli.main([*argv, "--token", "t"], transport=lambda method, url, body, headers: (status, answer))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_a_case_is_a_chinese_table_with_names_and_beijing_times(capsys) -> None:
+    code, out, _ = run_escalation(capsys, CASE, "case", "show", "c1")
+    assert code == 0
+    for words in ("案件编号", "当前负责人", "张网格01", "马岗社区", "三级网格处置中", "时限截止", "办理经过", "当前可执行：稳控并上报、办结"):
+        assert words in out
+    assert "p-zhang01" not in out  # the name, not the id
+    assert "2026-03-16 09:30" in out and "2026-03-17 09:00" in out  # UTC instants shown in Beijing time
+    assert not re.search(r"\d{2}Z|T\d{2}:\d{2}", out) and "+00:00" not in out
+    code, out, _ = run_escalation(capsys, CASE, "case", "show", "c1", "--json")
+    assert json.loads(out) == CASE
+
+
+def test_a_refusal_is_the_chinese_message_and_json_with_json(capsys) -> None:
+    refusal = {"error": {"code": "illegal_transition", "message": "案件当前状态为「三级网格处置中」，不能执行「办结」",
+                         "details": {}}}
+    code, out, err = run_escalation(capsys, refusal, "case", "close", "c1", "--reason", "x", "--outcome", "resolved",
+                                    status=409)
+    assert (code, out) == (1, "") and err == "错误 409: 案件当前状态为「三级网格处置中」，不能执行「办结」\n"
+    code, _, err = run_escalation(capsys, refusal, "case", "close", "c1", "--reason", "x", "--outcome", "resolved",
+                                  "--json", status=409)
+    assert json.loads(err[err.index("{"):]) == refusal
+
+
+def test_the_outbox_is_a_table_in_beijing_time(capsys) -> None:
+    outbox = {"deliveries": [{
+        "delivery_id": "d-01", "channel": "email", "state": "dead", "attempts": 5, "last_error": "SMTP 550",
+        "source_event_id": "e1", "source_type": "case.opened", "street_id": "longgang", "recipient_kind": "person",
+        "recipient_id": "magang-l3-01-chief", "subject": "新线索：门店宣传保本高息理财",
+        "created_at": "2026-03-16T01:00:00.000Z", "sent_at": "", "channel_label": "电子邮件", "state_label": "发送失败"}]}
+    with fake_service({("GET", "/api/notification/outbox"): _json(outbox)}) as url:
+        assert cli.main(["notification", "--url", url, "--token", "t", "outbox"]) == 0
+        out = capsys.readouterr().out
+        assert all(w in out for w in ("投递编号", "渠道", "电子邮件", "发送失败", "2026-03-16 09:00", "SMTP 550"))
+        assert "01:00:00.000Z" not in out
+        assert cli.main(["notification", "--url", url, "--token", "t", "outbox", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out) == outbox
