@@ -5,6 +5,7 @@ them calls a service or decides who may see what (the services did that)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 from markupsafe import Markup
@@ -228,6 +229,14 @@ def _action_form(case_id: str, segment: str) -> Markup:
         id=case_id, s=segment, l=SEGMENT_LABELS[segment], fields=fields, reason=reason)
 
 
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})")
+
+
+def _local_instants(text: str) -> str:
+    """An instant written into a text (期限 2026-03-14T06:00:00.000Z) as Beijing time, in Chinese."""
+    return _INSTANT.sub(lambda m: cn_time(m.group(0)), str(text))
+
+
 def case_page(p: Principal, case: Mapping[str, Any], clue: Mapping[str, Any], done: str = "", error: str = "",
               names: Names = NO_NAMES) -> str:
     c = clue.get("clue", {})
@@ -264,7 +273,7 @@ def case_page(p: Principal, case: Mapping[str, Any], clue: Mapping[str, Any], do
         Markup("<li><strong>{}</strong> · {}{}{}</li>").format(
             e.get("action_label") or e.get("type", ""), cn_time(e.get("at")),
             Markup(" · {}").format(names.person(e["by"])) if e.get("by") else "",
-            Markup("<br><span class=\"hint\">{}</span>").format(e["reason"]) if e.get("reason") else "")
+            Markup("<br><span class=\"hint\">{}</span>").format(_local_instants(e["reason"])) if e.get("reason") else "")
         for e in case.get("history", []))
     body += Markup('<section class="card" aria-labelledby="tl-h"><h2 id="tl-h">办理过程</h2><ol class="timeline" id="timeline">'
                    '{}</ol></section>').format(steps or Markup("<li>暂无</li>"))

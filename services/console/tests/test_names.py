@@ -146,3 +146,11 @@ def test_a_refused_clue_shows_every_bad_field_next_to_it(world: ConsoleWorld, mo
     assert "输入校验未通过：发现时间、线索类别、线索标题 3 项有误" in page
     assert re.search(r'id="found_at-error">发现时间：不是有效的时间', page)
     assert 'id="category-error">线索类别：必填' in page and 'id="title-error">线索标题：不能为空白' in page
+
+
+def test_an_instant_inside_a_timeline_reason_reads_as_beijing_time(world: ConsoleWorld, monkeypatch) -> None:
+    case = {**support.CASES["own-1"], "history": [{"action_label": "超时", "at": "2026-03-14T14:00:00+08:00", "by": "",
+                                                  "reason": "4小时登记：期限 2026-03-14T06:00:00.000Z"}]}
+    monkeypatch.setitem(support.CASES, "own-1", case)
+    text = visible(open_page(world, "/cases/own-1", person="magang-l3-01-chief"))
+    assert "4小时登记：期限 2026年3月14日 14:00" in text and "06:00:00.000Z" not in text
