@@ -89,7 +89,11 @@ SCHEMA_LABELS: dict[tuple[str, str], str] = {
     ("PetitionRequest", "form"): "信访形式", ("PublicityActivityRequest", "form"): "宣传形式",
     ("InternetFinanceItemRequest", "measures"): "整治措施", ("SupervisionVisitRequest", "measures"): "处理措施",
     ("CaseProgressRequest", "participants"): "集资参与人数", ("TagRequest", "reason"): "挂牌理由",
-    ("CaseListQuery", "status"): "案件状态", ("TenOnesItemRequest", "status"): "完成情况",
+    ("CaseListQuery", "status"): "案件状态", ("InternetFinanceItemRequest", "status"): "整治状态",
+    ("AdCleanupRequest", "status"): "处理状态", ("PetitionRequest", "status"): "办理状态",
+    ("EmergencyIncidentRequest", "status"): "处置状态", ("AssetDisposalRequest", "stage"): "处置阶段",
+    ("CaseProgressRequest", "stage"): "司法阶段", ("EmergencyIncidentRequest", "response"): "处置情况",
+    ("ClueVerificationQuery", "status"): "核查状态", ("PublicityActivityRequest", "organizer"): "组织单位",
 }
 
 # Coded choices people read by their labels in "须为以下之一", by field name.
