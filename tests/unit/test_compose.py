@@ -799,3 +799,63 @@ def test_docker_compose_renders_the_same_file() -> None:
     for name, svc in real["services"].items():
         for port in svc.get("ports", []):
             assert port.get("host_ip") in LOOPBACK, f"{name}: {port}"
+
+
+# -- the operator's runbook uses commands that exist ----------------------------------------------
+KEYS_COMMANDS = {"init", "rotate", "retire", "list"}
+
+
+def _operations_commands() -> list[list[str]]:
+    """argv of each `fangfei …` in docs/operations.md's shell blocks: run directly, through
+    `docker compose exec <service>`, or as `docker compose run --rm -T keys <command>` (keys.py
+    hands those to `fangfei keys …` / `fangfei token …`)."""
+    import shlex
+
+    text = (ROOT / "docs/operations.md").read_text(encoding="utf-8")
+    found = []
+    for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.split(" #")[0].strip().replace('"$FANGFEI_TOKEN"', "TOKEN")
+            inner = re.findall(r"\$\(([^()]*)\)", line)
+            for part in [*inner, *re.sub(r"\$\([^()]*\)", "SUB", line).split("&&")]:
+                if "fangfei" not in part and "keys" not in part:
+                    continue
+                words = shlex.split(part, comments=True)
+                if "keys" in words and words[:2] == ["docker", "compose"] and "run" in words:
+                    rest = words[words.index("keys") + 1:]
+                    if rest and rest[0] in KEYS_COMMANDS:
+                        found.append(["keys", *rest])
+                    elif rest and rest[0] == "token":
+                        found.append(rest)
+                    continue
+                if "fangfei" in words or ".venv/bin/fangfei" in words:
+                    at = words.index("fangfei") if "fangfei" in words else words.index(".venv/bin/fangfei")
+                    found.append(words[at + 1:])
+    return found
+
+
+OPERATIONS_COMMANDS = _operations_commands()
+
+
+def test_the_runbook_covers_what_an_operator_does() -> None:
+    text = (ROOT / "docs/operations.md").read_text(encoding="utf-8")
+    for heading in ("## First start", "## Adding a street", "## Backup and restore", "## Rebuilding a ledger",
+                    "## Rotating keys"):
+        assert heading in text, f"docs/operations.md has no section {heading!r}"
+    for needed in ("mongodump", "mongorestore", "--oplog", "var/data/*.sqlite", "var/keys", "keys-master"):
+        assert needed in text, f"docs/operations.md does not say how to back up with {needed}"
+    for name in PLATFORM_SERVICES:
+        assert f"fangfei_{name}" in text, f"the backup section does not name the database fangfei_{name}"
+    kinds = {tuple(argv[:2]) for argv in OPERATIONS_COMMANDS}
+    for wanted in (("keys", "rotate"), ("keys", "retire"), ("keys", "list"), ("ledger", "rebuild"),
+                   ("roster", "import"), ("token", "issue")):
+        assert wanted in kinds or any(k[0] == wanted[0] and wanted[1] in a for k, a in
+                                      ((tuple(a[:2]), a) for a in OPERATIONS_COMMANDS)), wanted
+
+
+@pytest.mark.parametrize("argv", OPERATIONS_COMMANDS, ids=" ".join)
+def test_every_fangfei_command_in_the_runbook_parses(argv: list[str]) -> None:
+    from fangfei import cli
+
+    args = cli.build_parser().parse_args(argv)  # argparse exits (SystemExit) on anything wrong
+    assert callable(args.func)
