@@ -70,6 +70,17 @@ CURL_EXAMPLE = """\
 DEMO_TOKEN_TTL_S = 8 * 3600
 
 
+def _imported(answer: str) -> str:
+    """The roster import's answer as a clerk reads it: 已导入 87 行：新记录 街道 1、社区 10 …"""
+    import json
+
+    try:
+        data = json.loads(answer)
+        return f"已导入 {data['rows']} 行：{roster_cli._created(data['created'])}"
+    except (ValueError, KeyError, TypeError):
+        return answer
+
+
 def demo_tokens(keys_dir: str) -> dict[str, str]:
     """Tokens `fangfei up` prints and seeds with: a grid worker of 马岗社区 and the district office."""
     from .auth.config import AuthSettings
@@ -103,8 +114,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         if stack.keys_created:
             print(f"  keys generated in {stack.keys_dir} (first start; keep this directory private)", flush=True)
         tokens = demo_tokens(stack.keys_dir)
-        print("  demo street 龙岗街道:", seed_demo(stack.services["roster"].url, token=tokens["district_office"]),
-              flush=True)
+        print("  示范街道 龙岗街道（demo street）:", _imported(seed_demo(stack.services["roster"].url,
+                                                               token=tokens["district_office"])), flush=True)
         print("\nReady. Services:")
         for name, svc in stack.services.items():
             print(f"  {name:<13} {svc.url}   ({svc.url}/health, {svc.url}/metrics)")
@@ -126,7 +137,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    print(seed_demo(args.roster_url, args.file, args.token or os.environ.get("FANGFEI_TOKEN") or None))
+    answer = seed_demo(args.roster_url, args.file, args.token or os.environ.get("FANGFEI_TOKEN") or None)
+    print(answer if args.json else _imported(answer))
     return 0
 
 
@@ -134,7 +146,7 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
     from .bus.dlq import replay
 
     count = replay(args.bootstrap, args.service)
-    print(f"replayed {count} dead letter(s) of {args.service} to their source topics")
+    print(f"已将 {args.service} 的 {count} 条死信重新发送到原主题（replayed {count} dead letter(s)）")
     return 0
 
 
@@ -149,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--roster-url", default="http://127.0.0.1:8102")
     seed.add_argument("--file", default=None, help="a roster CSV (default: the demo street)")
     seed.add_argument("--token", default=None, help="an office's bearer token (default: $FANGFEI_TOKEN)")
+    seed.add_argument("--json", action="store_true", help="print the roster's JSON answer")
     seed.set_defaults(func=cmd_seed_demo)
     dlq = sub.add_parser("dlq-replay", help="send a service's dead letters back to their topics (after a fix)")
     dlq.add_argument("service", choices=SERVICE_NAMES)

@@ -115,7 +115,7 @@ def test_rebuild_progress_shows_events_of_total_rate_and_time_left_in_plain_line
     assert lines[0] == "重建台账（第 1 次）：重放事件：1,000 条事件 / 10,000 条事件 10%，100 条事件/秒，预计还需 1分30秒"
     assert "重建台账（第 1 次）：重放事件：5,000 条事件 / 10,000 条事件 50%，166 条事件/秒，预计还需 30秒" in lines
     assert "\x1b" not in err and "\r" not in err  # not a terminal: no control characters in the log
-    assert "台账重建结果" in out and "已完成" in out and "已读事件" in out
+    assert "台账重建结果" in out and "已完成" in out and "已读事件" in out and "共 40 行（1 张表）" in out
     assert "2026-03-16 09:00" in out and "01:00:00.000Z" not in out  # Beijing time, never the raw UTC instant
 
 

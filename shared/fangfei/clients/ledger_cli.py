@@ -76,9 +76,18 @@ def _message(exc: urllib.error.HTTPError) -> str:
         return text[:200]
 
 
-PHASES = {"queued": "排队中", "replaying": "重放事件", "writing": "写入台账", "done": "已完成"}
+PHASES = {"queued": "排队中", "replaying": "重放事件", "catching_up": "追赶新事件", "writing": "写入台账",
+          "done": "已完成", "failed": "失败"}
+
+
+def _rows(state: dict[str, Any]) -> str:
+    rows = state.get("rows")
+    if not isinstance(rows, dict):
+        return output.cell(rows)
+    return f"共 {sum(rows.values()):,} 行（{len(rows)} 张表）"
+
 REBUILD_FIELDS: list[output.Column] = [
-    (output.labelled("state"), "状态"), ("attempt", "第几次"), ("events_read", "已读事件"), ("rows", "台账行数"),
+    (output.labelled("state"), "状态"), ("attempt", "第几次"), ("events_read", "已读事件"), (_rows, "台账行数"),
     ("row_changes", "行变更"), ("undecodable", "无法解码的事件"), ("requested_at", "请求时间"),
     ("started_at", "开始时间"), ("finished_at", "完成时间"), ("seconds", "用时（秒）"), ("error", "错误"),
 ]
