@@ -101,6 +101,18 @@ CHOICE_LABELS: dict[str, Mapping[str, str]] = {
     "category": vocab.CLUE_CATEGORIES, "source": vocab.CLUE_SOURCES, "sector": vocab.INDUSTRY_SECTORS,
     "sectors": vocab.INDUSTRY_SECTORS,
 }
+SCHEMA_CHOICE_LABELS: dict[tuple[str, str], Mapping[str, str]] = {
+    ("RegisterUnitRequest", "kind"): vocab.MEMBER_UNIT_KINDS,
+    ("RoleRequest", "position"): vocab.LEADING_GROUP_POSITIONS,
+    ("EndRoleRequest", "position"): vocab.LEADING_GROUP_POSITIONS,
+}
+
+
+def choice_labels(name: str, schemas: Iterable[str] = ()) -> Mapping[str, str]:
+    for schema_name in schemas:
+        if (schema_name, name) in SCHEMA_CHOICE_LABELS:
+            return SCHEMA_CHOICE_LABELS[(schema_name, name)]
+    return CHOICE_LABELS.get(name, {})
 
 
 def label_of(name: str, schemas: Iterable[str] = (), path: str = "") -> str:
@@ -177,9 +189,9 @@ def _choices(text: str, labels: Mapping[str, str]) -> str:
     return "、".join(f"{labels[c]}（{c}）" if c in labels else c for c in codes)
 
 
-def chinese(message: str, is_list: bool = False, name: str = "") -> str:
-    """marshmallow's English message in Chinese (`name`: the field, for its choices' labels); a
-    message that is Chinese already is kept."""
+def chinese(message: str, is_list: bool = False, name: str = "", schemas: Iterable[str] = ()) -> str:
+    """marshmallow's English message in Chinese (`name`: the field, for its choices' labels, in a
+    schema named in `schemas`); a message that is Chinese already is kept."""
     for rx, zh in _COMPILED:
         m = rx.match(message)
         if not m:
@@ -191,7 +203,7 @@ def chinese(message: str, is_list: bool = False, name: str = "") -> str:
             if k in values:
                 values[k] = _OPS.get(values[k], values[k])
         if "choices" in values:
-            values["choices"] = _choices(values["choices"], CHOICE_LABELS.get(name, {}))
+            values["choices"] = _choices(values["choices"], choice_labels(name, schemas))
         values["unit"] = "项" if is_list else "个字符"
         return zh.format(**values)
     return message
@@ -228,44 +240,48 @@ def explain(messages: Mapping[str, Any], schema: Schema | None) -> tuple[dict[st
 
 
 def _walk(messages: Mapping[Any, Any], schema: Schema | None, path: str, label_path: str,
-          flat: list[dict[str, Any]]) -> dict[Any, Any]:
+          flat: list[dict[str, Any]], item: str = "") -> dict[Any, Any]:
+    """`item`: the label of the list item these fields belong to (阶段第 2 项), if any."""
     out: dict[Any, Any] = {}
     for key, value in messages.items():
         key_s = str(key)
         f = _field_of(schema, key_s)
         field_path = f"{label_path}.{key_s}" if label_path else key_s
         where = f"{path}.{key_s}" if path else key_s
+        names = _schema_names(schema)
         if key_s == "_schema":
-            label = ""
+            label = item
         else:
-            label = label_of(key_s, _schema_names(schema), field_path)
+            label = label_of(key_s, names, field_path)
+            label = f"{item}的{label}" if item else label
         if isinstance(value, Mapping):
             inner = f.inner if isinstance(f, fields.List) else None  # type: ignore[union-attr]
             if inner is not None:  # list items: {index: messages}
                 items: dict[Any, Any] = {}
                 for index, msgs in value.items():
                     item_where = f"{where}[{index}]"
+                    item_label = f"{label}第 {int(index) + 1} 项" if str(index).isdigit() else label
                     nested = _nested_schema(inner)
                     if isinstance(msgs, Mapping) and nested is not None:
-                        items[index] = _walk(msgs, nested, item_where, field_path, flat)
+                        items[index] = _walk(msgs, nested, item_where, field_path, flat, item_label)
                     else:
-                        items[index] = _leaf(msgs, f"{label}第 {int(index) + 1} 项" if str(index).isdigit() else label,
-                                             inner, item_where, flat)
+                        items[index] = _leaf(msgs, item_label, inner, item_where, flat, names)
                 out[key] = items
             else:
                 out[key] = _walk(value, _nested_schema(f), where, field_path, flat)
         else:
-            out[key] = _leaf(value, label, f, where, flat)
+            out[key] = _leaf(value, label, f, where, flat, names)
     return out
 
 
-def _leaf(value: Any, label: str, f: fields.Field | None, where: str, flat: list[dict[str, Any]]) -> list[str]:
+def _leaf(value: Any, label: str, f: fields.Field | None, where: str, flat: list[dict[str, Any]],
+          schemas: Iterable[str] = ()) -> list[str]:
     msgs = value if isinstance(value, list) else [value]
     is_list = isinstance(f, fields.List)
     name = re.sub(r"\[\d+\]$", "", where).rsplit(".", 1)[-1]
     said = []
     for m in msgs:
-        text = chinese(str(m), is_list, name)
+        text = chinese(str(m), is_list, name, schemas)
         said.append(f"{label}：{text}" if label else text)
     flat.append({"field": where, "label": label, "messages": said})
     return said

@@ -118,3 +118,17 @@ def test_nested_and_list_fields_keep_their_shape_and_labels() -> None:
 
 def test_every_label_is_chinese() -> None:
     assert all(re.search(r"[\u4e00-\u9fff]", label) for label in LABELS.values())
+
+
+def test_list_items_are_named_by_their_position() -> None:
+    from fangfei.http import HttpError, load
+    from services.escalation.schemas import CampaignRequest
+
+    body = {"campaign_id": "c1", "name": "专项行动", "community_ids": ["ok", "bad id!"],
+            "phases": [{"phase_id": "p1", "name": "部署", "due_at": "2026-01-15"}, {"phase_id": "p2", "name": "排查"}]}
+    with pytest.raises(HttpError) as refused:
+        load(CampaignRequest(), body)
+    err = refused.value
+    assert err.details == {"phases": {1: {"due_at": ["阶段第 2 项的阶段截止时间：必填"]}},
+                           "community_ids": {1: ["参与社区第 2 项：须为 1–64 位字母、数字或 _ . : -（以字母或数字开头）"]}}
+    assert [f["field"] for f in err.fields] == ["phases[1].due_at", "community_ids[1]"]
