@@ -859,3 +859,18 @@ def test_every_fangfei_command_in_the_runbook_parses(argv: list[str]) -> None:
 
     args = cli.build_parser().parse_args(argv)  # argparse exits (SystemExit) on anything wrong
     assert callable(args.func)
+
+
+def test_the_image_owns_every_folder_a_writable_volume_is_mounted_on(services: dict[str, Any]) -> None:
+    """An empty named volume takes the owner of the folder it is first mounted on; a folder the
+    image lacks is created root-owned, and the non-root `keys` service could not write its keys."""
+    runs = " ".join(args for ins, args in _dockerfile() if ins == "RUN")
+    made = set(re.findall(r"(/app/var/[\w/-]+)", runs.split("chown")[0]))
+    assert "chown -R fangfei:fangfei /app/var" in runs, "the image must hand /app/var to the fangfei user"
+    declared = set(_yaml("docker-compose.yml").get("volumes") or {})
+    for name, svc in services.items():
+        if svc.get("image") != services["intake"]["image"]:
+            continue
+        for target, (source, read_only) in _mounts(svc).items():
+            if source in declared:
+                assert target in made, f"{name}: the image does not create {target}, where volume {source} is mounted"
