@@ -62,15 +62,20 @@ class Handler(BaseHTTPRequestHandler):
             payload = json.loads(self.rfile.read(length) or b"null")
             alerts = payload["alerts"]
             receiver = payload.get("receiver", "?")
-        except (ValueError, KeyError, TypeError):
+            if not isinstance(alerts, list) or not all(isinstance(a, dict) for a in alerts):
+                raise TypeError("alerts must be a list of objects")
+        except (ValueError, KeyError, TypeError, AttributeError):
             return self._answer(400, b"expected an Alertmanager webhook payload\n")
         for alert in alerts:
-            labels, annotations = alert.get("labels", {}), alert.get("annotations", {})
-            print(f"alert receiver={receiver} path={self.path} status={alert.get('status', '?')} "
-                  f"alertname={labels.get('alertname', '?')} service={labels.get('service', '-')} "
-                  f"street={labels.get('street', '-')} severity={labels.get('severity', '-')} "
-                  f"summary=\"{_one_line(annotations.get('summary', ''))}\" "
-                  f"runbook={annotations.get('runbook_url', '-')}", flush=True)
+            labels = alert.get("labels") if isinstance(alert.get("labels"), dict) else {}
+            annotations = alert.get("annotations") if isinstance(alert.get("annotations"), dict) else {}
+            word = lambda value: _one_line(value).replace(" ", "_") or "-"  # noqa: E731
+            # one line per alert, whatever the sender put in it (no forged lines from a label value)
+            print(f"alert receiver={word(receiver)} path={word(self.path)} status={word(alert.get('status', '?'))} "
+                  f"alertname={word(labels.get('alertname', '?'))} service={word(labels.get('service', '-'))} "
+                  f"street={word(labels.get('street', '-'))} severity={word(labels.get('severity', '-'))} "
+                  f"summary=\"{_one_line(annotations.get('summary', '')).replace(chr(34), chr(39))}\" "
+                  f"runbook={word(annotations.get('runbook_url', '-'))}", flush=True)
         return self._answer(200, b"ok\n")
 
 

@@ -731,8 +731,14 @@ def test_the_default_gateway_receives_every_receivers_notifications(gateway: Any
     lines = log.read()
     for receiver, _ in _receiver_urls():
         assert f"receiver={receiver} " in lines, f"the gateway did not log the notification for {receiver}"
-    with pytest.raises(urllib.error.HTTPError):
-        urllib.request.urlopen(base + "/hooks/x", data=b"not json", timeout=5)
+    for bad in (b"not json", b'{"alerts": "x"}', b'{"alerts": [1]}'):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + "/hooks/x", data=bad, timeout=5)
+        assert refused.value.code == 400
+    forged = json.dumps({"receiver": "x", "alerts": [{"labels": {"alertname": "A\nalert receiver=forged"}}]}).encode()
+    urllib.request.urlopen(base + "/hooks/x", data=forged, timeout=5).read()
+    log.seek(0)
+    assert "\nalert receiver=forged" not in log.read(), "a label value must not start a log line of its own"
 
 
 def test_the_gateway_serves_each_runbook_and_nothing_else(gateway: Any) -> None:
