@@ -214,10 +214,22 @@ CASE = {
 }
 
 
-def run_escalation(capsys, answer: Any, *argv: str, status: int = 200) -> tuple[int, str, str]:
+# the roster's street tree (GET /api/roster/streets/longgang/tree), as much of it as names need
+TREE = {"street_id": "longgang", "name": "龙岗街道", "at": "2026-03-16T01:00:00+00:00",
+        "grids": [{"grid_id": "magang-l3-01", "name": "马岗社区第01网格", "level": 3, "level_label": "三级网格",
+                   "community_id": "magang", "children": [], "staff": [],
+                   "chief": {"person_id": "magang-l3-01-chief", "name": "网格长丙01", "role": "grid_chief"}}],
+        "communities": [{"community_id": "magang", "name": "马岗社区", "kind": "community", "kind_label": "社区",
+                         "liaisons": [{"person_id": "magang-liaison", "name": "联络员丁01"}], "secretaries": [],
+                         "grid_staff": [], "volunteers": []}],
+        "member_units": [], "leading_group": None}
+
+
+def run_escalation(capsys, answer: Any, *argv: str, status: int = 200, names: Any = None) -> tuple[int, str, str]:
     from fangfei.clients import escalation_cli
 
-    code = escalation_cli.main([*argv, "--token", "t"], transport=lambda method, url, body, headers: (status, answer))
+    code = escalation_cli.main([*argv, "--token", "t"], transport=lambda method, url, body, headers: (status, answer),
+                               names=names)
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -245,16 +257,38 @@ def test_a_refusal_is_the_chinese_message_and_json_with_json(capsys) -> None:
     assert json.loads(err[err.index("{"):]) == refusal
 
 
-def test_the_outbox_is_a_table_in_beijing_time(capsys) -> None:
+def test_the_outbox_is_a_table_in_beijing_time(capsys, monkeypatch) -> None:
     outbox = {"deliveries": [{
         "delivery_id": "d-01", "channel": "email", "state": "dead", "attempts": 5, "last_error": "SMTP 550",
         "source_event_id": "e1", "source_type": "case.opened", "street_id": "longgang", "recipient_kind": "person",
         "recipient_id": "magang-l3-01-chief", "subject": "新线索：门店宣传保本高息理财",
         "created_at": "2026-03-16T01:00:00.000Z", "sent_at": "", "channel_label": "电子邮件", "state_label": "发送失败"}]}
-    with fake_service({("GET", "/api/notification/outbox"): _json(outbox)}) as url:
+    routes = {("GET", "/api/notification/outbox"): _json(outbox),
+              ("GET", "/api/roster/streets/longgang/tree"): _json(TREE)}
+    with fake_service(routes) as url:
+        monkeypatch.setenv("FANGFEI_ROSTER_URL", url)  # the recipient's name comes from the roster
         assert cli.main(["notification", "--url", url, "--token", "t", "outbox"]) == 0
         out = capsys.readouterr().out
-        assert all(w in out for w in ("投递编号", "渠道", "电子邮件", "发送失败", "2026-03-16 09:00", "SMTP 550"))
+        assert all(w in out for w in ("投递编号", "渠道", "电子邮件", "发送失败", "2026-03-16 09:00", "SMTP 550",
+                                      "网格长丙01"))
+        assert "magang-l3-01-chief" not in out
         assert "01:00:00.000Z" not in out
         assert cli.main(["notification", "--url", url, "--token", "t", "outbox", "--json"]) == 0
         assert json.loads(capsys.readouterr().out) == outbox
+
+
+def test_a_case_list_names_communities_and_people_from_the_roster(capsys) -> None:
+    from fangfei.clients.names import Names
+
+    listing = {"street_id": "longgang", "total": 1, "cases": [{
+        "version": 2, "street_id": "longgang", "community_id": "magang", "status": "reported", "level": 3,
+        "open": True, "assignee_person_id": "magang-l3-01-chief", "found_at": "2026-03-16T01:00:00+00:00",
+        "registered": False, "register_deadline": "2026-03-16T05:00:00+00:00", "deadline": "2026-03-16T05:00:00+00:00",
+        "risk_tag": "yellow", "abnormal": False, "overdue": False, "case_id": "c1"}]}
+    code, out, _ = run_escalation(capsys, listing, "case", "list", names=lambda street: Names.from_tree(TREE))
+    assert code == 0
+    row = next(line for line in out.splitlines() if "c1" in line)
+    assert [c.strip() for c in row.split("│")[1:-1]] == [
+        "c1", "马岗社区", "已上报", "三级网格", "网格长丙01", "2026-03-16 09:00", "2026-03-16 13:00", "否", "黄", "否"]
+    code, out, _ = run_escalation(capsys, listing, "case", "list", "--json", names=lambda street: Names.from_tree(TREE))
+    assert json.loads(out) == listing  # names are for people; the JSON stays the service's

@@ -33,6 +33,7 @@ import urllib.request
 from typing import Any, Callable
 
 from . import output
+from .names import Lookup, no_lookup, roster_lookup, with_names
 
 DEFAULT_URL = "http://127.0.0.1:8103"
 TOKEN_ENV = "FANGFEI_TOKEN"
@@ -134,7 +135,7 @@ CASE_FIELDS: list[output.Column] = [
 
 def _show_case(case: dict[str, Any]) -> None:
     output.record(case, CASE_FIELDS, title=f"案件 {case.get('case_id', '')}")
-    output.table(case.get("history", []), [("at", "时间"), ("action_label", "环节"), ("by", "经办人"),
+    output.table(case.get("history", []), [("at", "时间"), ("action_label", "环节"), (output.named("by", "by_name"), "经办人"),
                                             ("reason", "理由"), (output.labelled("status", labels=CASE_STATUS), "之后状态")],
                  title="办理经过")
     allowed = "、".join(a["label"] for a in case.get("allowed_actions", []))
@@ -162,9 +163,9 @@ CASES = _list("cases", [
     (output.named("assignee_person_id", "assignee_name"), "负责人"), ("found_at", "发现时间"), ("deadline", "时限截止"),
     ("overdue", "已超时"), (lambda c: TAGS.get(c.get("risk_tag", ""), ""), "风险"), ("abnormal", "异常")], "案件")
 OBLIGATION_COLUMNS: list[output.Column] = [
-    ("obligation_id", "义务编号"), ("title", "报送事项"), ("kind_label", "类型"), ("unit_id", "报送单位"),
-    ("due_at", "截止时间"), ("status_label", "状态"), ("submitted_at", "报送时间"),
-    (output.named("submitted_by", "submitted_by_name"), "报送人")]
+    ("obligation_id", "义务编号"), ("title", "报送事项"), ("kind_label", "类型"), (output.named("unit_id", "unit_name"), "报送单位"),
+    (output.named("responsible_person_id", "responsible_name"), "负责人"), ("due_at", "截止时间"),
+    ("status_label", "状态"), ("submitted_at", "报送时间"), (output.named("submitted_by", "submitted_by_name"), "报送人")]
 OBLIGATIONS = _list("obligations", OBLIGATION_COLUMNS, "报送义务")
 CAMPAIGN_COLUMNS: list[output.Column] = [
     ("campaign_id", "编号"), ("name", "专项行动"), ("community_ids", "社区"), ("defined_at", "部署时间"),
@@ -189,7 +190,7 @@ def _show_risk(answer: dict[str, Any]) -> None:
 
 def _show_assessment(answer: dict[str, Any]) -> None:
     rows = [{"person": person, **counts} for person, counts in sorted((answer.get("people") or {}).items())]
-    output.table(rows, [("person", "人员"), ("breaches", "超时"), ("bounce_backs", "被退回"),
+    output.table(rows, [(output.named("person", "person_name"), "人员"), ("breaches", "超时"), ("bounce_backs", "被退回"),
                         ("repeated_extensions", "多次延期"), ("last_minute", "临期办理"),
                         ("missed_reports", "未报送"), ("late_reports", "迟报")],
                  title=f"量化考核（{answer.get('street_id', '')}）", empty="没有扣分事实")
@@ -217,7 +218,8 @@ def _run(args: argparse.Namespace, method: str, url: str, body: Any = None,
     if getattr(args, "json", False) or show is None:
         output.print_json(answer)
     else:
-        show(answer)
+        lookup = getattr(args, "names", None) or roster_lookup(_auth_headers(args)["Authorization"][len("Bearer "):])
+        show(with_names(answer, lookup, getattr(args, "street", "") or ""))
     return 0
 
 
@@ -375,12 +377,14 @@ def register(subparsers: Any) -> None:
     _register_misc(subparsers)
 
 
-def main(argv: list[str] | None = None, transport: Transport | None = None) -> int:
-    """Run the escalation commands on their own (`python -m fangfei.clients.escalation_cli …`)."""
+def main(argv: list[str] | None = None, transport: Transport | None = None, names: Lookup | None = None) -> int:
+    """Run the escalation commands on their own (`python -m fangfei.clients.escalation_cli …`).
+    `transport` stands in for HTTP; with it, names are looked up only through `names`."""
     parser = argparse.ArgumentParser(prog="fangfei", description="防非 Fangfei escalation commands")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     args.transport = transport
+    args.names = names or (no_lookup if transport is not None else None)
     return int(args.func(args))
 
 

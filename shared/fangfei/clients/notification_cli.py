@@ -27,6 +27,7 @@ import urllib.request
 from typing import Any
 
 from . import output
+from .names import roster_lookup, with_names
 
 DEFAULT_URL = "http://127.0.0.1:8105"
 
@@ -86,6 +87,8 @@ def _run(args: argparse.Namespace) -> int:
         return 2 if status >= 500 else 1
     if args.json:
         output.print_json(answer)
+    elif args.notification_command == "outbox":  # recipients by name, from the roster of each row's street
+        _show_outbox(args, with_names(answer, roster_lookup(args.token)))
     else:
         SHOW[args.notification_command](args, answer)
     return 0
