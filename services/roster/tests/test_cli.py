@@ -4,7 +4,9 @@ terminal. The token comes from $FANGFEI_TOKEN (a street office of 龙岗 here) o
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -210,3 +212,21 @@ def test_a_street_office_reaches_only_its_own_street(demo: str, service: RosterS
     assert err.splitlines()[:2] == ["文件中有 1 行属于其他街道，无权导入，未导入任何数据",
                                     "  第 3 行：本行不属于本街道（longgang）：只能导入本街道的名册"]
     assert service.store.events.head_position() == head
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_an_import_shows_its_upload_on_a_terminal_and_nothing_extra_in_a_log(url: str, capsys, monkeypatch) -> None:
+    terminal, captured = _Terminal(), sys.stderr
+    monkeypatch.setattr(sys, "stderr", terminal)
+    code = cli.main(["roster", "--url", url, "import", str(DEMO)])
+    assert code == 0 and capsys.readouterr().out.startswith("已导入 87 行")
+    shown = terminal.getvalue()
+    assert "上传名册 demo_street.csv" in shown and "KB / " in shown and "━" in shown
+    assert "已上传，名册服务校验并记录中" in shown
+    monkeypatch.setattr(sys, "stderr", captured)
+    code = cli.main(["roster", "--url", url, "import", str(DEMO)])  # stderr not a terminal, a quick job: no lines
+    assert code == 0 and capsys.readouterr().err == ""
