@@ -4,6 +4,7 @@ store and names the stream and version of an altered or truncated one."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Any
 
@@ -88,6 +89,11 @@ def test_verify_passes_an_intact_store_and_names_what_was_altered(tmp_path: Any,
     assert fangfei(["verify", "--service", "intake", "--store-uri", uri, "--heads", heads]) == 1
     out = capsys.readouterr().out
     assert "TAMPERED street-s2 version 2: truncated" in out and "street-s1 version 1" in out
+    assert out.splitlines()[-1].startswith("intake：") and "发现 2 处篡改、删除或截断" in out
+    assert fangfei(["verify", "--service", "intake", "--store-uri", uri, "--heads", heads, "--json"]) == 1
+    verdict = json.loads(capsys.readouterr().out)
+    assert (verdict["ok"], len(verdict["problems"])) == (False, 2)
+    assert any("street-s2 version 2: truncated" in p for p in verdict["problems"])
 
 
 def test_verify_refuses_to_guess(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:

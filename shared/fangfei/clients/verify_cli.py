@@ -54,17 +54,25 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except (StoreUriError, FileNotFoundError, OSError) as exc:
         print(f"cannot open the store of {args.service}: {exc}", file=sys.stderr)
         return 2
-    for problem in report.problems:
-        print(f"TAMPERED {problem}")
-    state = "OK" if report.ok else f"FAILED ({len(report.problems)} problem(s))"
-    print(f"{args.service}: {report.streams} streams, {report.commits} commits, chain {state}; "
-          f"heads digest {report.digest()}" + (f"; {report.unchained} unchained commit(s)" if report.unchained else ""))
+    if args.json:
+        print(json.dumps({"service": args.service, "ok": report.ok, "streams": report.streams,
+                          "commits": report.commits, "unchained": report.unchained, "digest": report.digest(),
+                          "problems": [str(p) for p in report.problems]}, ensure_ascii=False, indent=2))
+    else:
+        # the English lines are for grep and alerting scripts; the last line says it in Chinese
+        for problem in report.problems:
+            print(f"TAMPERED {problem}")
+        state = "OK" if report.ok else f"FAILED ({len(report.problems)} problem(s))"
+        print(f"{args.service}: {report.streams} streams, {report.commits} commits, chain {state}; "
+              f"heads digest {report.digest()}" + (f"; {report.unchained} unchained commit(s)" if report.unchained else ""))
+        verdict = "哈希链完整，未发现篡改" if report.ok else f"发现 {len(report.problems)} 处篡改、删除或截断"
+        print(f"{args.service}：{report.streams} 条事件流、{report.commits} 次提交，{verdict}")
     if args.export_heads and report.ok:
         with open(args.export_heads, "w", encoding="utf-8") as fh:
             json.dump({"format": HEADS_FORMAT, "service": args.service,
                        "exported_at": datetime.now(timezone.utc).isoformat(), "digest": report.digest(),
                        "streams": report.heads}, fh, indent=1, sort_keys=True)
-        print(f"heads written to {args.export_heads}: keep a copy off this machine")
+        print(f"heads written to {args.export_heads}: keep a copy off this machine", file=sys.stderr if args.json else sys.stdout)
     return 0 if report.ok else 1
 
 
@@ -77,4 +85,5 @@ def register(subparsers: Any) -> None:
     v.add_argument("--export-heads", help="write the current chain heads to this file (only if they verify)")
     v.add_argument("--allow-unchained", action="store_true",
                    help="accept commits without a hash at the start of a stream (stores older than the chain)")
+    v.add_argument("--json", action="store_true", help="print the verdict as JSON (for scripts)")
     v.set_defaults(func=cmd_verify)
