@@ -57,7 +57,7 @@ def test_a_token_that_would_be_refused_is_not_issued(tmp_path: Any, args: list[s
     keys = str(tmp_path / "keys")
     fangfei(["keys", "init", "--keys-dir", keys])
     assert fangfei(["token", "issue", *args, "--keys-dir", keys]) == 2
-    assert capsys.readouterr().out.strip() in ("", f"created keys in {keys}")
+    assert capsys.readouterr().out.strip() in ("", f"已生成密钥：{keys}")
 
 
 def test_verify_passes_an_intact_store_and_names_what_was_altered(tmp_path: Any,

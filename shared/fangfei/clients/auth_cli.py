@@ -93,20 +93,20 @@ def _needs(role: str) -> str:
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
     keys_dir = _settings(args).keys_dir
     if args.data:
-        print(f"new data master key {rotate_data_key(keys_dir)} in {keys_dir}/data (older keys kept to unwrap)")
+        print(f"已生成新的举报人数据主密钥 {rotate_data_key(keys_dir)}（{keys_dir}/data；旧密钥保留，用于解开旧数据）")
     else:
         kid = rotate_token_key(keys_dir, keep=args.keep)
-        print(f"new signing key {kid}; verification keys now: {', '.join(list_keys(keys_dir)['tokens']['kids'])}")
-        print("services pick it up within seconds; tokens signed before stay valid until they expire")
+        print(f"已生成新的令牌签名密钥 {kid}；现可验证的密钥：{'、'.join(list_keys(keys_dir)['tokens']['kids'])}")
+        print("各服务数秒内自动载入；此前签发的令牌在到期前仍然有效")
     return 0
 
 
 def cmd_keys_retire(args: argparse.Namespace) -> int:
     keys_dir = _settings(args).keys_dir
     if not retire_token_key(keys_dir, args.kid):
-        print(f"{args.kid}: not found, or the active signing key (rotate first)", file=sys.stderr)
+        print(f"{args.kid}：未找到，或是当前使用的签名密钥（请先 fangfei keys rotate）", file=sys.stderr)
         return 1
-    print(f"retired {args.kid}: its tokens are refused within a minute")
+    print(f"已停用密钥 {args.kid}：一分钟内各服务将拒绝其签发的令牌")
     return 0
 
 
@@ -123,7 +123,7 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
 def cmd_keys_init(args: argparse.Namespace) -> int:
     keys_dir = _settings(args).keys_dir
-    print(("created keys in " if ensure_keys(keys_dir) else "keys already present in ") + keys_dir)
+    print(("已生成密钥：" if ensure_keys(keys_dir) else "密钥已存在：") + keys_dir)
     return 0
 
 
