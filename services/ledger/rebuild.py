@@ -2,24 +2,33 @@
 
 Ledgers hold nothing that is not in the events, so they can always be thrown away and refolded:
 after a projection bug fix, a new column, or a lost database. The fold runs in memory with the
-very `Upsert`s the live handlers write (upserts.fold mirrors upserts.write), then the final rows
-are written in bulk. Run it with the service's consumer stopped: a live write landing between the
-drop and the bulk insert would be lost (the `_applied` versions in the rebuilt rows then let the
-restarted consumer skip what the rebuild already contains).
+very `Upsert`s the live handlers write (upserts.fold mirrors upserts.write) into a **shadow** of
+the read models (`fangfei.eventstore.shadow`: new SQLite files written in bulk on the embedded
+store, `__shadow` collections on MongoDB), which then replaces the live read models at once.
+
+Memory stays bounded: the fold keeps at most `CACHE_ROWS` rows in memory; when it has more it
+writes them all to the shadow (many thousand per transaction) and goes on, fetching a row back
+from the shadow when a later event touches it again (`SpillRows`).
+
+`rebuild(db, events)` called directly swaps without the crash manifest of the service's job
+(`rebuild_job.py`): run it with the service's consumer stopped. The rebuilt rows carry their
+`_applied` versions, so a restarted consumer skips what the rebuild already contains.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from fangfei.eventstore.shadow import Shadow, swap
 from fangfei.events import Event
 
 from .ledgers import all_collections, ensure_indexes, plans_for
 from .tables import fetch
 from .upserts import fold
 
-_BATCH = 1000
+CACHE_ROWS = 200_000  # rows held in memory by a fold before they are written to the shadow
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,55 @@ class Difference:
     b: Any
 
 
+class SpillRows:
+    """The rows of a fold, keyed by (collection, _id): a bounded cache over a shadow.
+
+    `upserts.fold` only calls `get` and sets new rows, and changes the rows it gets in place, so
+    every cached row is dirty: a spill writes them all and empties the cache."""
+
+    def __init__(self, shadow: Shadow | None, limit: int = CACHE_ROWS) -> None:
+        self.shadow = shadow
+        self.limit = limit if shadow is not None else 0
+        self.cache: dict[tuple[str, str], dict[str, Any]] = {}
+        self.spilled = False
+        self.peak = 0  # most rows held at once
+        self.counts: dict[str, int] = {c: 0 for c in all_collections()}
+
+    def get(self, key: tuple[str, str], default: Any = None) -> dict[str, Any] | None:
+        row = self.cache.get(key)
+        if row is None and self.spilled:
+            row = self.shadow.get(*key)  # type: ignore[union-attr]
+            if row is not None:
+                self.cache[key] = row
+        return row if row is not None else default
+
+    def __setitem__(self, key: tuple[str, str], row: dict[str, Any]) -> None:
+        self.cache[key] = row  # a new row (fold sets only rows `get` did not find)
+        self.counts[key[0]] = self.counts.get(key[0], 0) + 1
+
+    def __len__(self) -> int:
+        return len(self.cache)
+
+    def maybe_spill(self) -> None:
+        if self.limit and len(self.cache) > self.limit:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every cached row to the shadow and empty the cache."""
+        self.peak = max(self.peak, len(self.cache))
+        if self.shadow is None:
+            return
+        by_collection: dict[str, list[dict[str, Any]]] = {}
+        for (collection, _), row in self.cache.items():
+            by_collection.setdefault(collection, []).append(row)
+        self.cache = {}
+        for collection in sorted(by_collection):
+            docs = by_collection.pop(collection)
+            self.shadow.put_many(collection, docs)
+            del docs
+        self.spilled = True
+
+
 def fold_events(events: Iterable[Event], progress: Callable[[int], None] | None = None,
                 every: int = 5000) -> tuple[dict[tuple[str, str], dict[str, Any]], int, int]:
     """Fold `events` in memory with the live projectors: (rows, events read, row changes)."""
@@ -52,24 +110,47 @@ def fold_events(events: Iterable[Event], progress: Callable[[int], None] | None 
     return rows, seen, applied
 
 
+def fold_into(rows: SpillRows, events: Iterable[Event]) -> tuple[int, int]:
+    """Fold `events` into `rows` (spilling to the shadow as it grows): (events read, row changes)."""
+    seen = applied = 0
+    for event in events:
+        seen += 1
+        for up in plans_for(event):
+            applied += fold(rows, up)  # type: ignore[arg-type]
+        if len(rows.cache) > rows.limit > 0:
+            rows.flush()
+    return seen, applied
+
+
 def write_rows(db: Any, rows: dict[tuple[str, str], dict[str, Any]]) -> dict[str, int]:
-    """Replace every read model of `db` with `rows` (drop, bulk insert, indexes)."""
-    by_collection: dict[str, list[dict[str, Any]]] = {c: [] for c in all_collections()}
+    """Replace every read model of `db` with `rows` (through a shadow, swapped in at once)."""
+    shadow = Shadow(db, all_collections(), uuid.uuid4().hex)
+    counts = {c: 0 for c in all_collections()}
+    by_collection: dict[str, list[dict[str, Any]]] = {}
     for (collection, _), doc in sorted(rows.items()):
-        by_collection[collection].append(doc)
+        by_collection.setdefault(collection, []).append(doc)
+    ensure_indexes(shadow.db)
     for collection, docs in by_collection.items():
-        db[collection].drop()
-        for start in range(0, len(docs), _BATCH):
-            db[collection].insert_many(docs[start:start + _BATCH])
-    ensure_indexes(db)
-    return {c: len(d) for c, d in by_collection.items()}
+        counts[collection] = shadow.put_many(collection, docs)
+    swap(db, shadow.seal(), warm=shadow.warm)
+    return counts
 
 
-def rebuild(db: Any, events: Iterable[Event]) -> RebuildReport:
-    """Drop every ledger collection of `db` and refill it from `events` (in stream order per
+def rebuild(db: Any, events: Iterable[Event], cache_rows: int = CACHE_ROWS) -> RebuildReport:
+    """Replace every ledger collection of `db` by a refold of `events` (in stream order per
     stream, as an event store or a topic replay gives them; duplicates are harmless)."""
-    rows, seen, applied = fold_events(events)
-    return RebuildReport(seen, applied, write_rows(db, rows))
+    shadow = Shadow(db, all_collections(), uuid.uuid4().hex)
+    try:
+        ensure_indexes(shadow.db)
+        rows = SpillRows(shadow, cache_rows)
+        seen, applied = fold_into(rows, events)
+        rows.flush()
+        manifest = shadow.seal()
+    except BaseException:
+        shadow.discard()
+        raise
+    swap(db, manifest, warm=shadow.warm)
+    return RebuildReport(seen, applied, dict(rows.counts))
 
 
 def compare(db_a: Any, db_b: Any) -> list[Difference]:

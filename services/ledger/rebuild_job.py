@@ -1,22 +1,33 @@
-"""`fangfei ledger rebuild`, run by the ledger service itself: drop the read models and refold
-them from offset 0 of the source topics, with progress, while the live consumer keeps running.
+"""`fangfei ledger rebuild`, run by the ledger service itself: refold every read model from
+offset 0 of the source topics into a shadow, and swap it in, while the live consumer keeps running
+(docs/adr/0015-shadow-rebuild.md).
 
 How it stays correct with live traffic and crashes:
 
-- The fold runs in memory from a private replay of the topics (no consumer group). Live events
-  keep being applied to the old rows meanwhile.
-- Then, holding `WRITE_LOCK` (every live handler takes it too), the replay reads on to the new end
-  of the topics, and the folded rows replace the read models. Whatever the live consumer applied
-  before the lock is on the topics, so it is in the fold; whatever it applies after is recognised
-  by the rows' `_applied` guards and changes nothing.
-- The job's state is a document (`ledger_rebuild_state`, not a read model, never dropped). A
-  process killed mid-rebuild leaves it `running`; the next start sees that and runs the rebuild
-  again from the beginning. A rebuild is a pure function of the log, so the result is the same.
+- **replaying**: a private replay of the topics (no consumer group) is folded into a shadow of the
+  read models (`fangfei.eventstore.shadow`): at most `rebuild.CACHE_ROWS` rows in memory, the rest
+  written to the shadow in bulk. Live events keep being applied to the old rows meanwhile.
+- **writing**: the remaining rows and the indexes go to the shadow; **catching_up**: the replay
+  reads on to the new end of the topics and applies that tail to the shadow with the live
+  handlers' guarded upserts. None of this holds the lock.
+- **swapping**: holding `WRITE_LOCK` (every live handler takes it too), a last short tail goes to
+  the shadow, the shadow is sealed and its manifest is written **in the job document** (the commit
+  point, one document), then the shadow replaces the live read models. Whatever the live consumer
+  applied before the lock is on the topics, so it is in the shadow; whatever it applies after is
+  recognised by the rows' `_applied` guards and changes nothing.
+- The job's state is a document (`ledger_rebuild_state`, not a read model, never swapped). A
+  process killed before the commit point leaves it `running` with no manifest: the next start
+  discards the shadow and runs the rebuild again from the beginning (the old rows are served
+  meanwhile). Killed after it, the next start finishes the swap (`recover`): the new rows.
+  Either way the read models are the old ones or the new ones, never a mix.
+
+Progress (`status`): `phase`, `events_read`, `events_total`, `rate_per_s`, `eta_s`, `started_at`.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -24,10 +35,10 @@ from typing import Any, Callable
 
 from fangfei.clock import to_iso
 from fangfei.eventstore.connect import open_database
-from fangfei.events import Event
+from fangfei.eventstore.shadow import Shadow, discard, swap
 
-from .rebuild import Difference, compare, fold, write_rows
-from .ledgers import plans_for
+from .ledgers import all_collections, ensure_indexes, plans_for
+from .rebuild import CACHE_ROWS, Difference, SpillRows, compare, fold, write_rows
 from .replay import TopicReplay
 
 log = logging.getLogger(__name__)
@@ -35,8 +46,12 @@ log = logging.getLogger(__name__)
 STATE = "ledger_rebuild_state"
 JOB = "rebuild"
 WRITE_LOCK = threading.Lock()  # green under nameko (eventlet monkey-patches threading)
-PROGRESS_EVERY = 1000
+PROGRESS_EVERY_S = 0.5  # progress written to the job document at most this often
 YIELD_EVERY = 100  # events folded between two yields to the other green threads
+IDLE_TIMEOUT_S = float(os.environ.get("FANGFEI_LEDGER_REBUILD_IDLE_TIMEOUT_S", "60"))
+# Fault injection for the crash tests only: stop (forever) when attempt 1 reaches one of these
+# points, so a test can SIGKILL the process exactly there. Unset in every real deployment.
+HOLD_ENV = "FANGFEI_TEST_REBUILD_HOLD"
 
 
 def status(db: Any) -> dict[str, Any]:
@@ -44,6 +59,7 @@ def status(db: Any) -> dict[str, Any]:
     if doc is None:
         return {"state": "never", "state_label": "从未重建"}
     doc.pop("_id", None)
+    doc.pop("swap", None)
     doc["state_label"] = {"running": "重建中", "done": "已完成", "failed": "失败"}.get(doc.get("state", ""), "")
     return doc
 
@@ -59,44 +75,127 @@ def request(db: Any, now: Callable[[], str]) -> dict[str, Any]:
     return status(db)
 
 
-def _fold_replay(replay: TopicReplay, rows: dict[tuple[str, str], dict[str, Any]],
-                 on_progress: Callable[[int], None], min_polls: int = 1) -> int:
+def recover(db: Any) -> str:
+    """At start, before anything reads the read models: finish a swap a crash interrupted after
+    its commit point, or throw away a shadow that never reached it. Returns what it did."""
+    doc = db[STATE].find_one({"_id": JOB}) or {}
+    manifest = doc.get("swap")
+    if manifest:
+        swap(db, manifest)  # the shadow carries its indexes
+        db[STATE].update_one({"_id": JOB}, {"$unset": {"swap": ""}, "$set": {
+            "state": "done", "phase": "done", "finished_at": to_iso_now(), "eta_s": 0,
+            "events_total": doc.get("events_read")}})
+        return "swap finished"
+    discard(db)
+    return "nothing to finish"
+
+
+class _Progress:
+    def __init__(self, db: Any, replay: TopicReplay, started: float) -> None:
+        self.db, self.replay, self.started, self.last = db, replay, started, 0.0
+
+    def fields(self) -> dict[str, Any]:
+        read = self.replay.read
+        total = self.replay.total()
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        rate = read / elapsed
+        eta = round(max(total - read, 0) / rate, 1) if total is not None and rate > 0 else None
+        return {"events_read": read, "events_total": total, "rate_per_s": round(rate, 1), "eta_s": eta}
+
+    def __call__(self, force: bool = False, **extra: Any) -> None:
+        now = time.monotonic()
+        if force or now - self.last >= PROGRESS_EVERY_S:
+            self.last = now
+            self.db[STATE].update_one({"_id": JOB}, {"$set": {**self.fields(), **extra}})
+
+
+def _hold(db: Any, attempt: int, point: str) -> None:
+    """Fault injection (tests only): park the rebuild at `point` until the process is killed.
+    `FANGFEI_TEST_REBUILD_HOLD` lists points, each `point` (attempt 1) or `point@<attempt>`."""
+    wanted = {w if "@" in w else f"{w}@1" for w in os.environ.get(HOLD_ENV, "").split(",") if w}
+    if f"{point}@{attempt}" not in wanted:
+        return
+    db[STATE].update_one({"_id": JOB}, {"$set": {"held_at": point}})
+    log.warning("rebuild held at %s (%s)", point, HOLD_ENV)
+    while True:
+        time.sleep(0.05)
+
+
+def _fold_replay(replay: TopicReplay, rows: SpillRows, progress: _Progress, min_polls: int = 1) -> int:
     applied = 0
     for event in replay.events(min_polls=min_polls):
-        applied += _fold_one(rows, event)
+        for up in plans_for(event):
+            applied += fold(rows, up)  # type: ignore[arg-type]
         if replay.read % YIELD_EVERY == 0:
             time.sleep(0)  # a green thread: let HTTP requests and the live consumer run meanwhile
-        if replay.read % PROGRESS_EVERY == 0:
-            on_progress(replay.read)
+            progress()
+            rows.maybe_spill()
     return applied
 
 
-def _fold_one(rows: dict[tuple[str, str], dict[str, Any]], event: Event) -> int:
-    return sum(fold(rows, up) for up in plans_for(event))
+def _fold_tail(replay: TopicReplay, rows: SpillRows, min_polls: int = 1) -> int:
+    """The events after the fold, folded the same way into rows fetched back from the shadow by
+    key (no litemongo query, which would first index the whole collection), then written."""
+    applied = 0
+    for event in replay.events(min_polls=min_polls):
+        for up in plans_for(event):
+            applied += fold(rows, up)  # type: ignore[arg-type]
+        if replay.read % YIELD_EVERY == 0:
+            time.sleep(0)
+    rows.flush()
+    return applied
 
 
-def run(db: Any, bootstrap: str) -> dict[str, Any]:
-    """Run the requested rebuild to the end (called by the service's runner thread)."""
+def run(db: Any, bootstrap: str, cache_rows: int = CACHE_ROWS, topics: list[str] | None = None) -> dict[str, Any]:
+    """Run the requested rebuild to the end (called by the service's runner thread; `topics`
+    replaces the source topics, for the bench)."""
     started = time.monotonic()
-    db[STATE].update_one({"_id": JOB}, {"$inc": {"attempt": 1},
-                                        "$set": {"phase": "replaying", "events_read": 0,
-                                                 "started_at": to_iso_now()}})
-    replay = TopicReplay(bootstrap)
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    marks = [("replaying", started)]
 
-    def progress(read: int) -> None:
-        db[STATE].update_one({"_id": JOB}, {"$set": {"events_read": read, "events_total": replay.total()}})
-
+    def mark(phase: str) -> None:
+        marks.append((phase, time.monotonic()))
+    doc = db[STATE].find_one_and_update({"_id": JOB}, {"$inc": {"attempt": 1}, "$set": {
+        "phase": "replaying", "events_read": 0, "rate_per_s": None, "eta_s": None,
+        "started_at": to_iso_now()}, "$unset": {"held_at": ""}}, return_document=True) or {}
+    attempt = int(doc.get("attempt", 1))
+    replay = TopicReplay(bootstrap, idle_timeout_s=IDLE_TIMEOUT_S, topics=topics)
+    progress = _Progress(db, replay, started)
+    shadow = Shadow(db, all_collections(), uuid.uuid4().hex, pause=lambda: time.sleep(0))
+    committed = False
     try:
+        ensure_indexes(shadow.db)  # declared first, so the shadow's query index is built as it is written
+        rows = SpillRows(shadow, cache_rows)
         applied = _fold_replay(replay, rows, progress)
-        with WRITE_LOCK:  # live handlers wait: nothing lands between the catch-up and the swap
-            db[STATE].update_one({"_id": JOB}, {"$set": {"phase": "writing", "events_read": replay.read}})
-            applied += _fold_replay(replay, rows, progress, min_polls=2)
-            written = write_rows(db, rows)
-            db[STATE].update_one({"_id": JOB}, {"$set": {
-                "state": "done", "phase": "done", "events_read": replay.read, "events_total": replay.read,
-                "row_changes": applied, "rows": written, "finished_at": to_iso_now(),
-                "seconds": round(time.monotonic() - started, 1), "undecodable": replay.undecodable}})
+        _hold(db, attempt, "replaying")
+        mark("writing")
+        progress(force=True, phase="writing")
+        rows.flush()
+        _hold(db, attempt, "writing")
+        mark("catching_up")
+        progress(force=True, phase="catching_up")
+        applied += _fold_tail(replay, rows)
+        with WRITE_LOCK:  # live handlers wait: nothing lands between the last tail and the swap
+            mark("locked")
+            applied += _fold_tail(replay, rows, min_polls=2)
+            counts = shadow.counts()
+            manifest = shadow.seal()
+            db[STATE].update_one({"_id": JOB}, {"$set": {"phase": "swapping", "swap": manifest,
+                                                         **progress.fields()}})
+            committed = True  # from here on a restart finishes the swap (`recover`)
+            _hold(db, attempt, "swapping")
+            swap(db, manifest, after_each=lambda name: _hold(db, attempt, "swap-midway"),  # indexes come along
+                 warm=shadow.warm)
+            mark("done")
+            phase_s = {a: round(tb - ta, 3) for (a, ta), (_, tb) in zip(marks, marks[1:])}
+            db[STATE].update_one({"_id": JOB}, {"$unset": {"swap": ""}, "$set": {
+                "state": "done", "phase": "done", **progress.fields(), "events_total": replay.read,
+                "eta_s": 0, "row_changes": applied, "rows": counts, "finished_at": to_iso_now(),
+                "seconds": round(time.monotonic() - started, 1), "undecodable": replay.undecodable,
+                "phase_s": phase_s, "lock_held_s": phase_s["locked"], "peak_cache_rows": rows.peak}})
+    except BaseException:
+        if not committed:
+            shadow.discard()
+        raise
     finally:
         replay.close()
     return status(db)
@@ -104,14 +203,16 @@ def run(db: Any, bootstrap: str) -> dict[str, Any]:
 
 def check(db: Any, bootstrap: str) -> list[Difference]:
     """Refold the log privately and compare with the live read models (nothing is changed)."""
-    replay = TopicReplay(bootstrap)
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    replay = TopicReplay(bootstrap, idle_timeout_s=IDLE_TIMEOUT_S)
+    rows = SpillRows(None)  # the scratch copy is compared whole, in memory
+    nothing = _Progress(db, replay, time.monotonic())
+    nothing.last = float("inf")  # a check writes no progress
     try:
-        _fold_replay(replay, rows, lambda read: None)
+        _fold_replay(replay, rows, nothing)
         with WRITE_LOCK:
-            _fold_replay(replay, rows, lambda read: None, min_polls=2)
+            _fold_replay(replay, rows, nothing, min_polls=2)
             _, scratch = open_database(f"memory:ledger-check-{uuid.uuid4().hex}", "fangfei_ledger_check")
-            write_rows(scratch, rows)
+            write_rows(scratch, rows.cache)
             return compare(db, scratch)
     finally:
         replay.close()
@@ -128,4 +229,4 @@ def pending(db: Any) -> bool:
     return bool(doc and doc.get("state") == "running")
 
 
-__all__ = ["WRITE_LOCK", "check", "pending", "request", "run", "status"]
+__all__ = ["WRITE_LOCK", "check", "pending", "recover", "request", "run", "status"]

@@ -20,6 +20,7 @@ from typing import Any, Mapping, MutableMapping
 from pymongo.errors import DuplicateKeyError
 
 APPLIED = "_applied"
+_RESERVED = frozenset(("_id", APPLIED))
 
 # A row absorbs each stream's versions in order (the entrypoint refuses gaps), so one retry after
 # a lost insert race is all a correct writer can need; more means something else is wrong.
@@ -54,15 +55,19 @@ class Upsert:
     def __post_init__(self) -> None:
         if self.version < 1:
             raise ValueError("an applied event has a stream version of at least 1")
-        seen: set[str] = set()
-        for part in (self.set, self.set_on_insert, self.max, self.inc):
-            for name in part:
-                if "." in name or name.startswith("$") or name in ("_id", APPLIED) or name in seen:
+        # every upsert of a rebuild passes here: the common case is checked with set operations,
+        # and only a refused upsert is looked at field by field to say which field it is
+        names = [*self.set, *self.set_on_insert, *self.max, *self.inc]
+        if len(set(names)) != len(names) or not _RESERVED.isdisjoint(names) or any(
+                "." in name or name[:1] == "$" for name in names):
+            seen: set[str] = set()
+            for name in names:
+                if "." in name or name.startswith("$") or name in _RESERVED or name in seen:
                     raise ValueError(f"field {name!r} cannot be written by a ledger upsert")
                 seen.add(name)
-        for name, value in self.max.items():
-            if value is None:
-                raise ValueError(f"$max of {name!r} needs a value")
+        if None in self.max.values():
+            name = next(n for n, v in self.max.items() if v is None)
+            raise ValueError(f"$max of {name!r} needs a value")
 
 
 def write(db: Any, up: Upsert) -> bool:

@@ -1,4 +1,4 @@
-"""The event store contract, run against each adapter: the in-memory twin and the embedded
+"""The event store contract and the shadow contract (rebuilds), run against each adapter: the in-memory twin and the embedded
 SQLite-backed store always; a real MongoDB when FANGFEI_TEST_MONGO_URI names one."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from typing import Any, Iterator
 import pytest
 
 from fangfei.eventstore.connect import open_database
-from fangfei.testing.eventstore_contract import EventStoreContract
+from fangfei.testing.eventstore_contract import EventStoreContract, ShadowContract
 
 
-class TestMemoryStore(EventStoreContract):
+class TestMemoryStore(EventStoreContract, ShadowContract):
     @pytest.fixture
     def db(self) -> Any:
         self.name = f"memory:{uuid.uuid4().hex}"
@@ -24,7 +24,7 @@ class TestMemoryStore(EventStoreContract):
         return lambda: open_database(self.name)[1]
 
 
-class TestEmbeddedStore(EventStoreContract):
+class TestEmbeddedStore(EventStoreContract, ShadowContract):
     @pytest.fixture
     def db(self, tmp_path: Any) -> Iterator[Any]:
         self.uri = f"embedded:{tmp_path / 'store.sqlite'}"
@@ -48,7 +48,7 @@ class TestEmbeddedStore(EventStoreContract):
 
 @pytest.mark.mongo
 @pytest.mark.skipif(not os.environ.get("FANGFEI_TEST_MONGO_URI"), reason="FANGFEI_TEST_MONGO_URI not set: no MongoDB here")
-class TestMongoStore(EventStoreContract):
+class TestMongoStore(EventStoreContract, ShadowContract):
     @pytest.fixture
     def db(self) -> Iterator[Any]:
         self.db_name = f"fangfei_test_{uuid.uuid4().hex[:8]}"

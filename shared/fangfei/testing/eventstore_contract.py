@@ -173,3 +173,94 @@ class EventStoreContract:
         filled.append("street-c", 0, [street_event("street-c", "丙")])
         assert verify_chains(db, heads).ok
 
+
+
+class ShadowContract:
+    """The shadow port (`fangfei.eventstore.shadow`), held to the same behaviour on every adapter:
+    a shadow replaces exactly the collections it names, in one step as far as anyone reading
+    can tell, a swap interrupted anywhere finishes when called again, and an uncommitted shadow
+    leaves the live collections as they were. Subclasses give `db` and `reopen` fixtures."""
+
+    NAMES = ("rm_a", "rm_b", "rm_c")
+
+    def _live(self, db: Any) -> None:
+        db["rm_a"].insert_many([{"_id": f"a{i}", "v": "old"} for i in range(5)])
+        db["rm_b"].insert_one({"_id": "b0", "v": "old"})
+        db["rm_c"].insert_one({"_id": "c0", "v": "old"})  # the new generation has no rows here
+        db["other"].insert_one({"_id": "o", "v": "kept"})
+
+    def _shadow(self, db: Any) -> Any:
+        from ..eventstore.shadow import Shadow
+
+        shadow = Shadow(db, self.NAMES, "t1")
+        shadow.db["rm_a"].create_index("v")
+        assert shadow.put_many("rm_a", ({"_id": f"a{i}", "v": "new", "n": i} for i in range(12_000))) == 12_000
+        shadow.put_many("rm_a", [{"_id": "a3", "v": "new", "n": -3}])  # replaces, as a spill does
+        shadow.put_many("rm_b", [{"_id": "b9", "v": "new"}])
+        return shadow
+
+    def _assert_new(self, db: Any) -> None:
+        assert db["rm_a"].count_documents({}) == 12_000
+        assert db["rm_a"].find_one({"_id": "a3"}) == {"_id": "a3", "v": "new", "n": -3}
+        assert db["rm_a"].find_one({"_id": "a11999"})["v"] == "new"
+        assert db["rm_a"].count_documents({"v": "old"}) == 0
+        assert [d["_id"] for d in db["rm_b"].find({})] == ["b9"]
+        assert db["rm_c"].count_documents({}) == 0
+        assert db["other"].find_one({"_id": "o"})["v"] == "kept"
+        assert "v_1" in db["rm_a"].index_information()
+
+    def _assert_old(self, db: Any) -> None:
+        assert sorted(d["_id"] for d in db["rm_a"].find({})) == [f"a{i}" for i in range(5)]
+        assert db["rm_b"].find_one({"_id": "b0"})["v"] == "old"
+        assert db["rm_c"].find_one({"_id": "c0"})["v"] == "old"
+
+    def test_a_sealed_shadow_replaces_exactly_its_collections(self, db: Any, reopen: Any) -> None:
+        from ..eventstore.shadow import swap
+
+        self._live(db)
+        shadow = self._shadow(db)
+        assert shadow.get("rm_a", "a3")["n"] == -3 and shadow.get("rm_a", "zz") is None
+        self._assert_old(db)  # nothing live changes while the shadow is written
+        assert shadow.counts() == {"rm_a": 12_000, "rm_b": 1, "rm_c": 0}
+        swap(db, shadow.seal())
+        self._assert_new(db)
+        db["rm_a"].update_one({"_id": "a1"}, {"$set": {"v": "live"}})  # the live handle writes on
+        db = reopen()
+        self._assert_new_after_write(db)
+
+    def _assert_new_after_write(self, db: Any) -> None:
+        assert db["rm_a"].find_one({"_id": "a1"})["v"] == "live"
+        assert db["rm_a"].count_documents({}) == 12_000
+
+    def test_a_swap_interrupted_midway_finishes_when_called_again(self, db: Any, reopen: Any) -> None:
+        from ..eventstore.shadow import swap
+
+        self._live(db)
+        manifest = self._shadow(db).seal()
+
+        class Crash(Exception):
+            pass
+
+        def crash_after_first(name: str) -> None:
+            raise Crash(name)
+
+        with pytest.raises(Crash):
+            swap(db, manifest, after_each=crash_after_first)
+        db = reopen()  # a new process, as after a SIGKILL
+        swap(db, manifest)
+        self._assert_new(db)
+        swap(db, manifest)  # and once more: nothing left to do, nothing changes
+        self._assert_new(db)
+
+    def test_an_uncommitted_shadow_is_thrown_away_and_the_live_collections_stay(self, db: Any, reopen: Any) -> None:
+        from ..eventstore.shadow import discard
+
+        self._live(db)
+        shadow = self._shadow(db)
+        shadow.discard()
+        self._assert_old(db)
+        self._shadow(db)  # killed while writing: the next start throws it away without a manifest
+        db = reopen()
+        discard(db)
+        self._assert_old(db)
+        assert not [n for n in db.list_collection_names() if n.endswith("__shadow")]
