@@ -17,7 +17,7 @@ from services.roster.facts import ImportRejected
 from services.roster.importer import parse_csv, parse_file
 
 from .helpers import demo_table, edit, find_row, import_bytes, new_store, to_csv
-from .test_service import body, demo, make_service, send, service  # noqa: F401 (fixtures)
+from .test_service import body, demo, send, service  # noqa: F401 (fixtures)
 
 MOBILE = "-".join(("139", "0000", "0777"))  # the stored form
 LANDLINE = "0551-" + "8765" + "4321"
