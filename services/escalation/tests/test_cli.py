@@ -47,7 +47,7 @@ def run(world: World, capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, A
                                content_type="application/json" if body is not None else None)
         return resp.status_code, json.loads(resp.get_data())
 
-    code = escalation_cli.main(list(argv), transport=transport)
+    code = escalation_cli.main([*argv, "--json"], transport=transport)
     out = capsys.readouterr()
     text = out.out if code == 0 else out.err
     return code, json.loads(text[text.index("{"):]), calls
