@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from fangfei.events.fields import code, ident, instant
+from fangfei.field_labels import label_of
 from fangfei.events.roster import ASSIGNABLE_ROLES
 from fangfei.vocab import INDUSTRY_SECTORS, LEADING_GROUP_POSITIONS, MEMBER_UNIT_KINDS, ROSTER_LISTS
 
@@ -48,8 +49,15 @@ def optional_code(choices: list[str]) -> fields.String:
 
 
 class Strict(Schema):
+    """Rules over the whole body (`@validates_schema`) run even when a field failed, so one answer
+    reports every mistake (issue 13); a field that failed is absent from `data`, so a rule reading
+    it returns early. Their messages name fields by their Chinese label, as the field errors do."""
+
     class Meta:
         unknown = RAISE
+
+    def _label(self, name: str) -> str:
+        return label_of(name, [c.__name__ for c in type(self).__mro__])
 
 
 class TreeQuery(Strict):
@@ -75,10 +83,14 @@ class ResponsibleQuery(Strict):
     sector = optional_code(list(INDUSTRY_SECTORS))
     at = instant(required=False)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _something(self, data: dict[str, Any], **_: Any) -> None:
-        if not (data.get("community_id") or data.get("grid_id") or data.get("sector")):
-            raise ValidationError("须给出 community_id、grid_id 或 sector", "community_id")
+        asked = ("community_id", "grid_id", "sector")
+        if any(name not in data for name in asked):  # given but refused: something was asked
+            return
+        if not any(data[name] for name in asked):
+            raise ValidationError(f"须给出{'、'.join(map(self._label, asked[:2]))}或{self._label('sector')}（至少一项）",
+                                  "community_id")
 
 
 class ImportQuery(Strict):
@@ -124,10 +136,12 @@ class RegisterUnitRequest(Strict):
     sectors_from = instant(required=False)
     is_office = fields.Boolean(load_default=False)
 
-    @validates_schema
-    def _dated(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("sectors") is not None and data.get("sectors_from") is None:
-            raise ValidationError("给出负责行业时须给出职责起始", "sectors_from")
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _dated(self, data: dict[str, Any], original: dict[str, Any], **_: Any) -> None:
+        """Sectors given (even bad ones) need their date; a date given but refused is its own error."""
+        if original.get("sectors") is None or "sectors_from" in original:
+            return
+        raise ValidationError(f"给出{self._label('sectors')}时须给出{self._label('sectors_from')}", "sectors_from")
 
 
 class SectorsRequest(Strict):
@@ -152,10 +166,12 @@ class RoleRequest(_Place):
     name = plain_name(50, required=False)
     phone = phone()
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _ordered(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("valid_until") is not None and data["valid_until"] <= data["valid_from"]:
-            raise ValidationError("任职截止须晚于任职起始", "valid_until")
+        if "valid_from" not in data or data.get("valid_until") is None:  # refused or open-ended
+            return
+        if data["valid_until"] <= data["valid_from"]:
+            raise ValidationError(f"{self._label('valid_until')}须晚于{self._label('valid_from')}", "valid_until")
 
 
 class EndRoleRequest(_Place):
@@ -166,7 +182,10 @@ class GroupRequest(Strict):
     name = plain_name(100, required=False)
     office_unit_id = ident(required=False)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _something(self, data: dict[str, Any], **_: Any) -> None:
-        if not (data.get("name") or data.get("office_unit_id")):
-            raise ValidationError("须给出 name 或 office_unit_id", "name")
+        given = ("name", "office_unit_id")
+        if any(name not in data for name in given):  # given but refused: there is something to change
+            return
+        if not any(data[name] for name in given):
+            raise ValidationError(f"须给出{self._label('name')}或{self._label('office_unit_id')}", "name")
