@@ -35,7 +35,7 @@ from ..clock import parse_iso
 from ..eventstore.checkpoints import StreamVersions
 from ..eventstore.provider import StoreHandle
 from ..events.envelope import Event, EventError
-from ..events.registry import decode_event
+from ..events.fast import select_decoder
 from .kafka import BrokerAdmin, make_producer
 from .topics import dlq_topic, events_topic
 
@@ -57,6 +57,9 @@ class KafkaEventConsumer(ProviderCollector, SharedExtension):
         self.settings = self.handle.open().settings
         self.service = self.settings.service
         self.versions = StreamVersions(self.handle.db, self.settings.group_id)
+        # msgspec Structs generated from the schemas, same verdicts as decode_event (ADR 0017);
+        # FANGFEI_EVENT_DECODER=marshmallow switches back to the reference decoder
+        self._decode = select_decoder()
         self._running = False
         self._consumer: KafkaConsumer | None = None
         self._dlq_producer: Any = None
@@ -177,7 +180,7 @@ class KafkaEventConsumer(ProviderCollector, SharedExtension):
     # -- one message --------------------------------------------------------------------------
     def _process(self, msg: Any) -> None:
         try:
-            event = decode_event(msg.value, self.settings.max_event_bytes)
+            event = self._decode(msg.value, self.settings.max_event_bytes)
         except EventError as exc:
             self._park(msg, None, f"undecodable: {exc}")
             return
