@@ -8,8 +8,8 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from fangfei.events.fields import code, ident, instant
-from fangfei.field_labels import label_of
 from fangfei.events.roster import ASSIGNABLE_ROLES
+from fangfei.field_labels import label_of
 from fangfei.vocab import INDUSTRY_SECTORS, LEADING_GROUP_POSITIONS, MEMBER_UNIT_KINDS, ROSTER_LISTS
 
 from .cells import PHONE_RULE, normalize_phone
