@@ -292,3 +292,72 @@ def test_a_case_list_names_communities_and_people_from_the_roster(capsys) -> Non
         "c1", "马岗社区", "已上报", "三级网格", "网格长丙01", "2026-03-16 09:00", "2026-03-16 13:00", "否", "黄", "否"]
     code, out, _ = run_escalation(capsys, listing, "case", "list", "--json", names=lambda street: Names.from_tree(TREE))
     assert json.loads(out) == listing  # names are for people; the JSON stays the service's
+
+
+# -- validation errors: each bad field once, in the service's words (issue 13) --------------------
+def refusal_of(schema: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """The 400 the service answers for `body`, made by fangfei.http itself (not written by hand)."""
+    from fangfei.http import HttpError, error_response, load
+
+    with pytest.raises(HttpError) as refused:
+        load(schema, body)
+    return json.loads(error_response(refused.value).get_data())
+
+
+def assert_each_field_once(err: str, refusal: dict[str, Any]) -> None:
+    fields_ = refusal["error"]["fields"]
+    assert len(fields_) >= 2  # the point: more than the first bad field
+    for f in fields_:
+        for message in f["messages"]:
+            assert err.count(message) == 1, (message, err)  # every message, once
+        assert err.count(f["label"] + "：") == 1, (f["label"], err)  # its label once, not 标签：标签：…
+        assert f"{f['field']}：" not in err  # no raw field name in front
+    assert "  " + fields_[0]["messages"][0] in err.splitlines()
+
+
+def test_an_escalation_validation_error_prints_each_bad_field_once_with_its_label(capsys) -> None:
+    from services.escalation.schemas import CloseRequest
+
+    refusal = refusal_of(CloseRequest(), {"reason": "x" * 600, "outcome": "forgotten"})
+    code, out, err = run_escalation(capsys, refusal, "case", "close", "c1", "--reason", "x", "--outcome", "resolved",
+                                    status=400)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[0] == f"错误 400: {refusal['error']['message']}"
+    assert len(err.splitlines()) == 3
+    assert_each_field_once(err, refusal)
+
+
+def test_an_escalation_error_without_fields_still_prints_its_details(capsys) -> None:
+    refusal = {"error": {"code": "invalid_event", "message": "数据不符合事件约定", "details": {"level": ["当前层级：须为 1–3"]}}}
+    code, _, err = run_escalation(capsys, refusal, "case", "show", "c1", status=400)
+    assert (code, err) == (1, "错误 400: 数据不符合事件约定\n  level：当前层级：须为 1–3\n")
+
+
+def test_a_notification_validation_error_prints_each_bad_field_once_with_its_label(capsys) -> None:
+    from services.notification.schemas import SubscriptionBody
+
+    refusal = refusal_of(SubscriptionBody(), {"agency": "police station", "name": "", "event_types": [],
+                                              "mode": "pigeon", "url": "ftp://x"})
+    with fake_service({("POST", "/api/subscriptions"): _json(refusal, 400)}) as url:
+        code = cli.main(["notification", "--url", url, "--token", "t", "subscribe", "--agency", "police_station",
+                         "--name", "派出所", "--events", "case.opened", "--webhook", "https://a.example.org/h"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.splitlines()[0] == f"错误 400: {refusal['error']['message']}"
+    assert len(err.splitlines()) == 1 + sum(len(f["messages"]) for f in refusal["error"]["fields"])
+    assert_each_field_once(err, refusal)
+
+
+def test_a_roster_validation_error_prints_each_bad_field_once_with_its_label(capsys) -> None:
+    from services.roster.schemas import RoleRequest
+
+    refusal = refusal_of(RoleRequest(), {"role": "volunteer", "grid_id": "magang-l3-01", "phone": "12345",
+                                         "valid_from": "2026-03-01T00:00:00+08:00",
+                                         "valid_until": "2026-02-01T00:00:00+08:00"})
+    path = "/api/roster/streets/longgang/people/p1/roles"
+    with fake_service({("POST", path): _json(refusal, 400)}) as url:
+        code = cli.main(["roster", "--url", url, "--token", "t", "assign-role", "longgang", "p1", "--role", "volunteer",
+                         "--grid", "magang-l3-01", "--from", "2026-03-01", "--until", "2026-02-01", "--phone", "12345"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.splitlines()[0] == refusal["error"]["message"]
+    assert len(err.splitlines()) == 3
+    assert_each_field_once(err, refusal)
