@@ -6,7 +6,14 @@ depend only on the rows, which is what the rebuild-equals-live tests compare.
 
 Rows keep their instants as stored (UTC, `…Z`: one form that sorts as text and rebuilds
 byte-identical); what people and scripts are given is Beijing time: a cell reads `2026-03-14 09:30`,
-and the JSON answers carry ISO 8601 with the `+08:00` offset (`local_json`)."""
+and the JSON answers carry ISO 8601 with the `+08:00` offset (`local_json`).
+
+People read these files, so a cell never shows a raw id (issue 13): the 街道, 社区, 责任人 (and every
+other street, community, grid, unit or person) column shows the name the roster gave
+(`export_rows`, names.py says which name: a person's at the row's time, a place's current one),
+or a Chinese placeholder such as （社区名称未知）. The JSON answers keep the ids and carry the names
+beside them (`json_rows`: `assignee_person_id` → `assignee_person_name`). Names come from the
+ledger's own read model of roster events, so live and rebuilt exports stay byte-identical."""
 
 from __future__ import annotations
 
@@ -19,8 +26,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from fangfei.clock import SHANGHAI, parse_iso
+from fangfei.clock import SHANGHAI, parse_iso, to_iso
 
+from .names import Names, instant_of, kind_of, name_key
 from .tables import Column, cell
 
 BOM = "\ufeff"
@@ -103,3 +111,68 @@ def _sheet_name(title: str) -> str:
     for ch in "[]:*?/\\":
         title = title.replace(ch, "")
     return title[:31] or "Sheet1"
+
+
+# The row field a person's name is taken at, per ledger and statistics table key (the first one
+# the row has); a key not listed (the risk-enterprise list, counts per community or per person)
+# shows current names, or those as of the query's `as_of`.
+ROW_TIMES: dict[str, tuple[str, ...]] = {
+    "supervision": ("visited_on",),
+    "clue-verification": ("found_at",),
+    "internet-finance": ("found_on",),
+    "publicity": ("held_on",),
+    "ad-cleanup": ("found_on",),
+    "case-progress": ("found_at", "filed_on"),
+    "asset-disposal": ("reported_on",),
+    "petition": ("received_on",),
+    "emergency": ("period_date",),
+    "cross-province": ("filed_on",),
+    "assessment-facts": ("at",),
+}
+
+
+def _row_at(row: dict[str, Any], times: Sequence[str], default: str | None) -> str | None:
+    for key in times:
+        at = instant_of(row.get(key))
+        if at is not None:
+            return at
+    return default
+
+
+def _scope(query: dict[str, Any]) -> tuple[str, str | None]:
+    as_of = query.get("as_of")
+    at = instant_of(as_of if isinstance(as_of, str) or as_of is None else to_iso(as_of))
+    return str(query.get("street_id") or ""), at
+
+
+def export_rows(db: Any, key: str, columns: Sequence[Column], rows: Iterable[dict[str, Any]],
+                query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """`rows` as the export of ledger or table `key` prints them: every id column holding its name
+    (or the placeholder). The rows themselves are not changed."""
+    names = Names.load(db)
+    street, default_at = _scope(query or {})
+    times = ROW_TIMES.get(key, ())
+    named = [c.key for c in columns if kind_of(c.key) is not None]
+    out = []
+    for row in rows:
+        at = _row_at(row, times, default_at)
+        where = str(row.get("street_id") or street)
+        out.append({**row, **{k: names.shown(k, row.get(k), where, at) for k in named}})
+    return out
+
+
+def json_rows(db: Any, key: str, rows: Iterable[dict[str, Any]],
+              query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """`rows` with a name beside every id they carry (`community_id` → `community_name`, …),
+    additive: ids and every field the row already has (a statistics row's community_name) stay."""
+    names = Names.load(db)
+    street, default_at = _scope(query or {})
+    times = ROW_TIMES.get(key, ())
+    out = []
+    for row in rows:
+        at = _row_at(row, times, default_at)
+        where = str(row.get("street_id") or street)
+        extra = {name_key(k): names.shown(k, v, where, at) for k, v in row.items()
+                 if kind_of(k) is not None and name_key(k) not in row}
+        out.append({**row, **extra})
+    return out

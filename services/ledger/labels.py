@@ -49,6 +49,17 @@ CLUE_VERIFICATION_COLUMNS: list[tuple[str, str]] = [
     ("status_label", "核查状态"),
 ]
 
+# What a cell shows for an id the roster never named (names.py): never the id itself. The same
+# words as the console's (services/console/names.py), so screen and paper agree.
+NAME_PLACEHOLDERS: dict[str, str] = {
+    "street": "（街道名称未知）",
+    "community": "（社区名称未知）",
+    "grid": "（网格名称未知）",
+    "person": "（人员姓名未知）",
+    "unit": "（单位名称未知）",
+}
+TOTAL = "合计"  # a statistics table's total row stands where a community would
+
 # HTTP messages a user reads.
 MISSING_STREET = "请指定街道（street_id）"
 UNKNOWN_STATUS = "未知的核查状态"

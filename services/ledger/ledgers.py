@@ -4,7 +4,8 @@ A ledger slots in by adding its projection module (plan functions + queries), on
 entry, and its event types in `PROJECTORS`; the service's handlers, HTTP routes, exports and the
 rebuild all go through these tables, so live updates and rebuilds cannot disagree on what feeds
 what. Besides the ten ledgers, three read models feed the statistics: assessment facts (量化考核),
-the roster's communities, and 十个一 items.
+the roster's communities, and 十个一 items; a fourth, the roster's names (names.py), is what
+exports show instead of ids.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from marshmallow import Schema
 
 from fangfei.events import Event
 
-from . import assessment, communities, projections as clue_verification
+from . import assessment, communities, names, projections as clue_verification
 from .cases import CASES
 from .enterprises import ENTERPRISES
 from .labels import CLUE_VERIFICATION_TITLE
@@ -83,7 +84,8 @@ LEDGERS: dict[str, Ledger] = {key: _ALL[key] for key in _ORDER}
 TEN_ONES_COLLECTION = "ledger_ten_ones"
 
 # Read models that are not ledgers but are dropped and refilled with them.
-SUPPORT_COLLECTIONS: tuple[str, ...] = (assessment.COLLECTION, communities.COLLECTION, TEN_ONES_COLLECTION)
+SUPPORT_COLLECTIONS: tuple[str, ...] = (assessment.COLLECTION, communities.COLLECTION, TEN_ONES_COLLECTION,
+                                        names.COLLECTION)
 
 
 def _ten_ones(event: Event) -> Upsert:
@@ -100,6 +102,8 @@ def _build_projectors() -> dict[str, tuple[Callable[[Event], Upsert | None], ...
     for event_type in assessment.FEEDS:
         table[event_type].append(assessment.plan)
     table["roster.community_registered"].append(communities.plan)
+    for event_type in names.FEEDS:  # the names exports show instead of ids
+        table[event_type].append(names.plan)
     table["ten_ones.item_recorded"].append(_ten_ones)
     return {k: tuple(v) for k, v in table.items()}
 
@@ -126,4 +130,5 @@ def ensure_indexes(db: Any) -> None:
         ledger.ensure_indexes(db)
     assessment.ensure_indexes(db)
     communities.ensure_indexes(db)
+    names.ensure_indexes(db)
     db[TEN_ONES_COLLECTION].create_index("street_id")

@@ -23,7 +23,7 @@ from fangfei.http import HttpError, NotFound, access_of, api, json_response
 from fangfei.service_base import PlatformService
 
 from . import ledgers, rebuild_job
-from .exports import csv_chunks, local_json, xlsx_bytes
+from .exports import csv_chunks, export_rows, json_rows, local_json, xlsx_bytes
 from .labels import ROW, UNKNOWN_LEDGER
 from .schemas import load_query
 from .statistics import TABLES, StatisticsQuery, StatTable
@@ -186,6 +186,7 @@ class LedgerService(PlatformService):
         ledger = _ledger(ledger_key)
         query = load_query(ledger.schema()(), _scoped_args(request))
         rows, total = ledger.list_rows(self.store.db, query)
+        rows = json_rows(self.store.db, ledger.key, rows, query)  # names beside the ids
         return json_response({"ledger": ledger.title, "columns": ledger.columns(), "rows": local_json(rows),
                               "page": query["page"], "page_size": query["page_size"], "total": total})
 
@@ -196,7 +197,9 @@ class LedgerService(PlatformService):
         fmt = _format(request)
         query = load_query(ledger.schema()(), _scoped_args(request, drop=("format", "page", "page_size")))
         rows, _ = ledger.list_rows(self.store.db, {**query, "page": 1, "page_size": ALL_ROWS})
-        return _download(ledger.title, fmt, ledger.table_columns(), rows)
+        columns = ledger.table_columns()  # id columns print names (exports.export_rows)
+        rows = export_rows(self.store.db, ledger.key, columns, rows, query)
+        return _download(ledger.title, fmt, columns, rows)
 
     @http("GET", "/api/ledgers/<string:ledger_key>/<string:row_id>")
     @api(SERVICE, "/api/ledgers/<ledger>/<id>")
@@ -205,7 +208,7 @@ class LedgerService(PlatformService):
         row = ledger.get_row(self.store.db, row_id)
         if row is None or not access_of(request).allows(row.get("street_id") or "", row.get("community_id") or ""):
             raise NotFound(f"{ROW} {row_id}")  # another street's row looks exactly like a missing one
-        return json_response(local_json(row))
+        return json_response(local_json(json_rows(self.store.db, ledger.key, [row])[0]))
 
     # -- statistics -----------------------------------------------------------------------------
     @http("GET", "/api/statistics/<string:table_key>")
@@ -213,7 +216,7 @@ class LedgerService(PlatformService):
     def statistics(self, request: Request, table_key: str) -> Response:
         table = _table(table_key)
         query = load_query(StatisticsQuery(), _scoped_args(request))
-        rows = table.compute(self.store.db, query)
+        rows = json_rows(self.store.db, table.key, table.compute(self.store.db, query), query)
         return json_response({"table": table.title, "columns": columns_json(table.columns_spec),
                               "rows": local_json(rows), "total": len(rows)})
 
@@ -223,7 +226,8 @@ class LedgerService(PlatformService):
         table = _table(table_key)
         fmt = _format(request)
         query = load_query(StatisticsQuery(), _scoped_args(request, drop=("format",)))
-        return _download(table.title, fmt, table.columns_spec, table.compute(self.store.db, query))
+        rows = export_rows(self.store.db, table.key, table.columns_spec, table.compute(self.store.db, query), query)
+        return _download(table.title, fmt, table.columns_spec, rows)
 
     # -- rebuild and consistency check (district office) ----------------------------------------
     @http("POST", "/api/ledger-admin/rebuild")
