@@ -50,6 +50,7 @@ class ScanReport:
     conflicts: int = 0
     caught_up: int = 0
     gauges: dict[str, int] = field(default_factory=dict)
+    now: datetime | None = None  # the instant the pass decided at (everything due by then is recorded)
 
 
 def advance_case(deps: Deps, case_id: str, now: datetime, report: ScanReport) -> None:
@@ -206,7 +207,7 @@ def scan_enterprise_plans(deps: Deps, now: datetime, report: ScanReport, pause: 
 def scan(deps: Deps, pause: Callable[[], None] = lambda: None) -> ScanReport:
     """One pass of the scanner at `deps.clock.now()`."""
     report = ScanReport()
-    now = deps.clock.now().astimezone(SHANGHAI)
+    now = report.now = deps.clock.now().astimezone(SHANGHAI)
     report.caught_up = projections.catch_up(deps.store, pause)
     scan_cases(deps, now, report, pause)
     scan_obligations(deps, now, report, pause)

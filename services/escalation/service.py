@@ -8,6 +8,7 @@ token's street (scoping.py). docs/security.md, "Applying access control to a ser
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -75,6 +76,8 @@ SCAN_INTERVAL_S = _scan_interval()
 REMINDER_LEAD_H = _reminder_lead_h()
 _ID = re.compile(ID_PATTERN)
 log = logging.getLogger(__name__)
+# this process's deadline scanner: completed passes and the instant the last one decided at
+SCANS: dict[str, Any] = {"passes": 0, "last_pass_now": ""}
 
 
 def _query(request: Request) -> dict[str, Any]:
@@ -94,6 +97,19 @@ class EscalationService(PlatformService):
 
     def _now(self) -> datetime:
         return self.clock.now().astimezone(SHANGHAI)
+
+    @http("GET", "/health")
+    def health(self, request: Request) -> Response:
+        """The platform's health, plus the instant this service's clock reads (`clock.now`) and
+        whether it is simulated (FANGFEI_CLOCK_START / FANGFEI_CLOCK_OFFSET_S, clock.py), and this
+        process's deadline scanner (`scanner.passes`, `scanner.last_pass_now`): a test driving
+        simulated time reads where the clock and the scanner stand instead of guessing."""
+        resp = super().health(request)
+        body = json.loads(resp.get_data())
+        describe = getattr(self.clock, "describe", None)
+        body["clock"] = describe() if describe else {"now": self.clock.now().isoformat(), "simulated": True}
+        body["scanner"] = dict(SCANS)  # everything due by `last_pass_now` is recorded by this process
+        return json_response(body, resp.status_code)
 
     def _case_body(self, case: Case, events: list[Event]) -> dict[str, Any]:
         now = self._now()
@@ -142,6 +158,8 @@ class EscalationService(PlatformService):
         for street in deps.roster.streets:  # after a restart no roster event may come for a while
             metric_series.prime_street(street)
         report = scan(deps, pause=lambda: eventlet.sleep(0))
+        SCANS["passes"] += 1
+        SCANS["last_pass_now"] = report.now.isoformat() if report.now else ""
         if report.breached or report.missed or report.warned or report.reminded:
             log.info("deadline scan: %s warned, %s breached, %s missed, %s reminded",
                      report.warned, report.breached, report.missed, report.reminded)

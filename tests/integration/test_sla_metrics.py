@@ -2,18 +2,27 @@
 registration and exactly one missed weekly report, a scrape of `/metrics` on all five services
 shows exactly those, and nothing else late or missed.
 
-Time is simulated in the escalation service only (FANGFEI_CLOCK_OFFSET_S, services/escalation/
-clock.py): it is restarted once so that its clock reads the next Friday 11:00 (the first scan
-starts tracking the demo street's report obligations), and once more at 13:00 the same day, after
+Time is simulated in the escalation service only, from the stack's first start, with an absolute
+instant (FANGFEI_CLOCK_START, services/escalation/clock.py) — never today's date or weekday, so the
+first scan cannot catch up deadlines of the real calendar: the stack starts on SIM_START (a
+Monday 09:00), escalation's first scan starts tracking the demo street's report obligations; it is
+restarted so that its clock reads the next Friday 11:00, and once more at 13:00 the same day, after
 every community but one has sent its weekly report: the scanner records that one as missed. Then a
-grid worker reports a clue found a minute ago (real time), which escalation, living hours later,
-registers late. Counters are per process (Prometheus handles resets), so the scrape is of the
-last escalation process: the one that saw the deadline pass and the registration happen."""
+grid worker reports a clue found five hours before escalation's clock (read from its /health),
+which escalation registers late. Counters are per process (Prometheus handles resets), so the
+scrape is of the last escalation process: the one that saw the deadline pass and the registration
+happen; each restart waits until the new process has completed a scan at its new instant (its
+/health `scanner.last_pass_now`), so what fell due before (last week's reports after a start late
+in the week, a 15th) is counted by the process before, never by the last one.
+
+To check the scenario from other starting weekdays, set FANGFEI_TEST_SIM_START to another instant
+(e.g. a Thursday 13:00, when the first scan is already inside the weekly reminder's lead)."""
 
 from __future__ import annotations
 
+import os
 import uuid
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 from typing import Any, Iterator
 
 import pytest
@@ -34,14 +43,18 @@ STREET = "longgang"
 SERVICES = ("intake", "roster", "escalation", "ledger", "notification")
 
 
-def next_friday_11() -> datetime:
-    """The next Friday 11:00 in Shanghai more than three hours away (so a clue found now is more than
-    four hours old at 13:00 that day)."""
-    now = datetime.now(SHANGHAI)
-    day = now.date()
+# the simulated instant escalation's clock reads at the stack's first start: a Monday 09:00
+SIM_START = datetime.fromisoformat(os.environ.get("FANGFEI_TEST_SIM_START") or "2026-03-09T09:00:00+08:00")
+
+
+def next_friday_11(after: datetime) -> datetime:
+    """The first Friday 11:00 (Shanghai) more than three hours after `after`: a pure function of
+    the simulated start, never of today's date."""
+    start = after.astimezone(SHANGHAI)
+    day = start.date()
     while True:
         at = datetime.combine(day, time(11, 0), tzinfo=SHANGHAI)
-        if day.weekday() == 4 and at - now > timedelta(hours=3):
+        if day.weekday() == 4 and at - start > timedelta(hours=3):
             return at
         day += timedelta(days=1)
 
@@ -51,6 +64,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     s = Stack(str(tmp_path_factory.mktemp("sla-metrics")), services=SERVICES, extra_env={
         "FANGFEI_CONSUMER_SESSION_TIMEOUT_MS": "6000",
         "FANGFEI_SLA_SCAN_INTERVAL_S": "0.5",
+        "FANGFEI_CLOCK_START": SIM_START.isoformat(),  # from the first start: no real-date deadlines
     })
     s.start(timeout_s=120)
     seed_demo(s.services["roster"].url, token=TokenMinter(s.keys_dir).token("district_office"))
@@ -59,13 +73,28 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     s.stop()
 
 
+def escalation_now(stack: Stack) -> datetime:
+    """The instant escalation's clock reads (its /health says)."""
+    health = stack.health("escalation") or {}
+    return datetime.fromisoformat(health["clock"]["now"]).astimezone(SHANGHAI)
+
+
+def scanned_until(stack: Stack) -> datetime | None:
+    """The instant this escalation process's last completed deadline scan decided at."""
+    last = ((stack.health("escalation") or {}).get("scanner") or {}).get("last_pass_now")
+    return datetime.fromisoformat(last) if last else None
+
+
 def escalation_at(stack: Stack, instant: datetime) -> None:
-    """SIGKILL escalation and start it again with its clock reading `instant`."""
+    """SIGKILL escalation and start it again with its clock reading `instant` at its start; return
+    once the new process has completed a scan at or after `instant`, so everything due by then
+    (e.g. last week's reports, after a start late in the week) is recorded — and counted — by it."""
+    assert instant >= escalation_now(stack), "simulated time only moves forward"
     stack.kill_service("escalation")
-    offset = (instant - datetime.now(timezone.utc)).total_seconds()
-    stack.extra_env["FANGFEI_CLOCK_OFFSET_S"] = f"{offset:.3f}"
+    stack.extra_env["FANGFEI_CLOCK_START"] = instant.isoformat()
     stack.start_service("escalation", wait=False)
-    wait_until(lambda: stack.health("escalation"), 90, "escalation answering again")
+    wait_until(lambda: (scanned_until(stack) or instant - timedelta(1)) >= instant, 90,
+               "escalation answering again and scanned up to its new instant")
 
 
 def api(stack: Stack, method: str, service: str, path: str, body: Any = None, **token: Any) -> tuple[int, Any]:
@@ -103,20 +132,32 @@ def value(found: dict, name: str, **labels: str) -> float | None:
 
 
 def test_one_late_registration_and_one_missed_weekly_report_show_exactly(stack: Stack) -> None:
-    friday = next_friday_11()
+    assert escalation_now(stack) - SIM_START < timedelta(minutes=10), "escalation runs in simulated time from its start"
+    friday = next_friday_11(SIM_START)
     week = friday.date().isocalendar()
     period = f"{week.year}-W{week.week:02d}"
 
-    # Friday 11:00: the first scan starts tracking every community's reports
+    # the demo street's communities, as the roster service has them
+    status, tree = api(stack, "GET", "roster", f"/api/roster/streets/{STREET}/tree")
+    assert status == 200, tree
+    communities = {c["community_id"] for c in tree["communities"]}
+    assert len(communities) >= 2, tree  # the demo street has several communities
+
+    # Friday 11:00: every community's reports are tracked (escalation's roster copy may still be
+    # catching up after the restart: wait until it knows every community, not only some)
     escalation_at(stack, friday)
-    status, body = api(stack, "GET", "escalation",
-                       f"/api/obligations?from={friday.date()}&to={friday.date()}&kind=weekly")
-    assert status == 200, body
-    weekly = {row["unit_id"]: row for row in body["obligations"] if row["period"] == period}
-    assert len(weekly) >= 2, body  # the demo street has several communities
+
+    def weekly_rows() -> dict[str, Any]:
+        status, body = api(stack, "GET", "escalation",
+                           f"/api/obligations?from={friday.date()}&to={friday.date()}&kind=weekly")
+        assert status == 200, body
+        return {row["unit_id"]: row for row in body["obligations"] if row["period"] == period}
+
+    wait_until(lambda: set(weekly_rows()) >= communities, 90, "escalation knows every community")
     wait_until(lambda: {e.payload["unit_id"] for e in escalation_events(stack)
-                        if e.type == "obligation.tracking_started"} >= set(weekly),
+                        if e.type == "obligation.tracking_started"} >= communities,
                90, "every community's reports tracked")
+    weekly = weekly_rows()
 
     # every community but one reports before noon
     skipped = sorted(weekly)[0]
@@ -132,8 +173,8 @@ def test_one_late_registration_and_one_missed_weekly_report_show_exactly(stack: 
     wait_until(lambda: [e for e in escalation_events(stack) if e.type == "obligation.missed"
                         and e.payload["obligation_id"] == missed_id], 90, "the missed weekly report recorded")
 
-    # a clue found a minute ago (real time) is registered by escalation, hours later: late
-    found = (datetime.now(SHANGHAI) - timedelta(minutes=1)).replace(microsecond=0)
+    # a clue found five hours before escalation's clock is registered late
+    found = (escalation_now(stack) - timedelta(hours=5)).replace(microsecond=0)
     status, body = api(stack, "POST", "intake", "/api/clues", {
         "community_id": skipped, "category": "illegal_finance", "source": "grid_patrol",
         "title": "门店宣传保本高息理财", "description": "网格员巡查发现某门店宣传年化18%保本理财产品",
