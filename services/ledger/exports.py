@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -28,6 +28,7 @@ from openpyxl.utils import get_column_letter
 
 from fangfei.clock import SHANGHAI, parse_iso, to_iso
 
+from .labels import event_type_label
 from .names import Names, instant_of, kind_of, name_key
 from .tables import Column, cell
 
@@ -145,34 +146,56 @@ def _scope(query: dict[str, Any]) -> tuple[str, str | None]:
     return str(query.get("street_id") or ""), at
 
 
+# Coded columns a statistics row carries as codes, printed in Chinese (JSON adds `<key>_label`).
+CODED: dict[str, Callable[[str], str]] = {"event_type": event_type_label}
+
+
+def _labels(row: dict[str, Any], keys: Iterable[str], cache: dict[tuple[str, str], str]) -> dict[str, Any]:
+    out = {}
+    for k in keys:
+        value = row.get(k)
+        if isinstance(value, str) and value:
+            if (k, value) not in cache:
+                cache[(k, value)] = CODED[k](value)
+            out[k] = cache[(k, value)]
+    return out
+
+
 def export_rows(db: Any, key: str, columns: Sequence[Column], rows: Iterable[dict[str, Any]],
                 query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """`rows` as the export of ledger or table `key` prints them: every id column holding its name
-    (or the placeholder). The rows themselves are not changed."""
+    (or the placeholder), every coded column its Chinese label. The rows themselves are not changed."""
     names = Names.load(db)
     street, default_at = _scope(query or {})
     times = ROW_TIMES.get(key, ())
     named = [c.key for c in columns if kind_of(c.key) is not None]
+    coded = [c.key for c in columns if c.key in CODED]
+    cache: dict[tuple[str, str], str] = {}
     out = []
     for row in rows:
         at = _row_at(row, times, default_at)
         where = str(row.get("street_id") or street)
-        out.append({**row, **{k: names.shown(k, row.get(k), where, at) for k in named}})
+        out.append({**row, **{k: names.shown(k, row.get(k), where, at) for k in named},
+                    **_labels(row, coded, cache)})
     return out
 
 
 def json_rows(db: Any, key: str, rows: Iterable[dict[str, Any]],
               query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """`rows` with a name beside every id they carry (`community_id` → `community_name`, …),
-    additive: ids and every field the row already has (a statistics row's community_name) stay."""
+    """`rows` with a name beside every id they carry (`community_id` → `community_name`, …) and a
+    label beside every coded field (`event_type_label`), additive: ids and every field the row
+    already has (a statistics row's community_name) stay."""
     names = Names.load(db)
     street, default_at = _scope(query or {})
     times = ROW_TIMES.get(key, ())
+    cache: dict[tuple[str, str], str] = {}
     out = []
     for row in rows:
         at = _row_at(row, times, default_at)
         where = str(row.get("street_id") or street)
         extra = {name_key(k): names.shown(k, v, where, at) for k, v in row.items()
                  if kind_of(k) is not None and name_key(k) not in row}
-        out.append({**row, **extra})
+        coded = [k for k in CODED if f"{k}_label" not in row]
+        labels = {f"{k}_label": v for k, v in _labels(row, coded, cache).items()}
+        out.append({**row, **extra, **labels})
     return out

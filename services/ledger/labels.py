@@ -60,6 +60,15 @@ NAME_PLACEHOLDERS: dict[str, str] = {
 }
 TOTAL = "合计"  # a statistics table's total row stands where a community would
 
+
+def event_type_label(event_type: str) -> str:
+    """An event type as people read it: the Chinese words of its catalogue description
+    (`case.registered` → 已登记); the code itself only for a type the catalogue does not know."""
+    from fangfei.events.registry import REGISTRY
+
+    described = {t.name: t.description for t in REGISTRY.types()}.get(event_type, "")
+    return described.split(" ", 1)[0] if described else event_type
+
 # HTTP messages a user reads.
 MISSING_STREET = "请指定街道（street_id）"
 UNKNOWN_STATUS = "未知的核查状态"

@@ -181,6 +181,16 @@ def test_a_persons_name_is_the_one_in_force_at_the_rows_time(world) -> None:
     assert NEW_NAME in persons and PEOPLE[RENAMED] not in persons and PLACEHOLDER_PERSON in persons
 
 
+def test_the_assessment_facts_name_their_event_types_in_chinese(world) -> None:
+    rows = csv_rows(call(world["svc"], "export_statistics", "/api/statistics/assessment-facts/export",
+                         {"format": "csv", "street_id": STREET}))
+    assert {r["事件类型"] for r in rows} >= {"线索已上报", "已登记", "已上报上级"}
+    assert not [r["事件类型"] for r in rows if "." in r["事件类型"] or r["事件类型"].isascii()]
+    body = json.loads(call(world["svc"], "statistics", "/api/statistics/assessment-facts",
+                           {"street_id": STREET}).get_data())
+    assert {(r["event_type"], r["event_type_label"]) for r in body["rows"]} >= {("case.registered", "已登记")}
+
+
 def test_a_street_the_roster_never_named_shows_the_placeholder(world) -> None:
     rows = csv_rows(call(world["svc"], "export_ledger", "/api/ledgers/supervision/export",
                          {"format": "csv", "street_id": "pingshan"}, street="pingshan"))
