@@ -6,15 +6,19 @@ clues are produced straight onto `roster.events` and `intake.events` as the rost
 services would publish them. Twenty clues are found 4 hours minus a few seconds ago, so their
 registration deadlines fall due one after another while the scanner runs every 0.3 s; the
 service is killed when some of them have breached. After a restart the rest breach, none twice.
-Then the service is killed again and restarted with FANGFEI_CLOCK_OFFSET_S = 25 h: each case
-misses its level-2 review day and breaches once more, one level up, while the registration
-breaches recorded before the kills are not raised again. Every breach names the chief who held
-the level. (The restarts do not wait for the consumer to rejoin its group: the scanner needs
+Then the service is killed again and restarted 25 h later in simulated time: each case misses
+its level-2 review day and breaches once more, one level up, while the registration breaches
+recorded before the kills are not raised again. Every breach names the chief who held the case.
+
+Time is simulated from the first start (FANGFEI_CLOCK_START = SIM_START, a fixed Monday): the clues'
+found times are taken from escalation's own clock (its /health), and every restart starts the
+clock where the killed process left it (plus the jump), so nothing depends on today's date. (The restarts do not wait for the consumer to rejoin its group: the scanner needs
 only the store, and a rejoin after a SIGKILL waits out the dead member's session.)"""
 
 from __future__ import annotations
 
 import functools
+import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
@@ -32,6 +36,7 @@ pytestmark = pytest.mark.integration
 STREET = "longgang"
 CASES = 20
 SINCE = "2026-01-01T00:00:00+08:00"
+SIM_START = datetime.fromisoformat("2026-03-16T09:00:00+08:00")  # a Monday, after SINCE
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +45,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "FANGFEI_BLOCKING_DETECTION_S": "2",
         "FANGFEI_CONSUMER_SESSION_TIMEOUT_MS": "6000",
         "FANGFEI_SLA_SCAN_INTERVAL_S": "0.3",
+        "FANGFEI_CLOCK_START": SIM_START.isoformat(),
     })
     s.start(timeout_s=120)
     yield s
@@ -99,11 +105,21 @@ def statuses(stack: Stack) -> Counter:
     return Counter(c["status"] for c in body["cases"]) if status == 200 else Counter()
 
 
-def restart(stack: Stack, **env: str) -> None:
+def escalation_now(stack: Stack) -> datetime:
+    """The instant escalation's clock reads (its /health says)."""
+    health = stack.health("escalation") or {}
+    return datetime.fromisoformat(health["clock"]["now"])
+
+
+def restart(stack: Stack, jump: timedelta = timedelta(0)) -> None:
+    """SIGKILL escalation and start it again with its clock where the killed one stood (plus the
+    real time the restart takes, so simulated time never runs backwards), `jump` ahead."""
+    left_at, t0 = escalation_now(stack), time.monotonic()
     stack.kill_service("escalation")  # SIGKILL: no shutdown hooks, exactly like a crash
-    stack.extra_env.update(env)
+    start = left_at + timedelta(seconds=time.monotonic() - t0) + jump
+    stack.extra_env["FANGFEI_CLOCK_START"] = start.isoformat()
     stack.start_service("escalation", wait=False)
-    wait_until(lambda: stack.health("escalation"), 60, "escalation answering again")
+    wait_until(lambda: (stack.health("escalation") or {}).get("clock"), 60, "escalation answering again")
 
 
 def relay_drained(stack: Stack) -> bool:
@@ -112,8 +128,10 @@ def relay_drained(stack: Stack) -> bool:
 
 def test_each_deadline_breaches_exactly_once_across_sigkill_and_restart(stack: Stack) -> None:
     publish(stack, "roster.events", roster())
-    # the registration deadlines fall due 4 s to ~10 s from now, one every 0.3 s
-    base = datetime.now(timezone.utc) - timedelta(hours=4) + timedelta(seconds=4)
+    # the registration deadlines fall due 4 s to ~10 s from escalation's now, one every 0.3 s
+    now = escalation_now(stack)
+    assert now - SIM_START < timedelta(minutes=10), "escalation runs in simulated time from its start"
+    base = now - timedelta(hours=4) + timedelta(seconds=4)
     publish(stack, "intake.events", [clue(n, base + timedelta(seconds=0.3 * n)) for n in range(CASES)])
 
     wait_until(lambda: sum(statuses(stack).values()) == CASES, 60, "every case opened")
@@ -121,7 +139,7 @@ def test_each_deadline_breaches_exactly_once_across_sigkill_and_restart(stack: S
     restart(stack)  # killed while the scanner is working through the deadlines
     wait_until(lambda: statuses(stack)["level2_review"] == CASES, 60, "every case breached and escalated")
 
-    restart(stack, FANGFEI_CLOCK_OFFSET_S=str(25 * 3600))  # a day later: the level-2 reviews are overdue
+    restart(stack, jump=timedelta(hours=25))  # a day later: the level-2 reviews are overdue
     wait_until(lambda: statuses(stack)["level1_review"] == CASES, 60, "every level-2 review breached")
     wait_until(lambda: relay_drained(stack), 60, "every stored event published")
 
