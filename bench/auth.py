@@ -46,3 +46,13 @@ def seed_token(stack: Stack) -> str | None:
     from fangfei.testing.auth import TokenMinter
 
     return TokenMinter(keys_dir).token("district_office", street="", person="bench-seed", ttl_s=600)
+
+
+def office_token(stack: Stack) -> str | None:
+    """A district-office token for `POST /api/ledger-admin/rebuild` (the e2e run during rebuilds)."""
+    keys_dir = getattr(stack, "keys_dir", None)
+    if not keys_dir:
+        return None
+    from fangfei.testing.auth import TokenMinter
+
+    return TokenMinter(keys_dir).token("district_office", street="", person="bench-operator", ttl_s=3 * 3600)

@@ -225,6 +225,8 @@ def _value(name: str, field: Any, c: dict[str, Any], rng: random.Random) -> Any:
         timelike = name.endswith(("_at", "deadline", "_time")) or name in ("at", "deadline", "due")
         datelike = name.endswith(("_on", "_date")) or name in ("date", "month")
         candidates = [at.isoformat()] if timelike else [at.date().isoformat()] if datelike else []
+        if "phone" in name:  # a syntactically valid, synthetic mainland mobile number (no real person's)
+            candidates.append("1" + "3" + "9" + "0" * 4 + f"{c['i'] % 10_000:04d}")
         candidates += [f"{name.replace('_', '-')}-{c['i']:07d}", uuid.UUID(int=rng.getrandbits(128)).hex, FILLER]
         for candidate in candidates:
             if _accepts(field, candidate):

@@ -315,10 +315,56 @@ def summarise(run: dict[str, Any], times: dict[str, dict[str, float]]) -> dict[s
     return out
 
 
+class RebuildLoop:
+    """Keeps the ledger rebuilding for as long as it runs: whenever no rebuild is running, asks
+    for one (`POST /api/ledger-admin/rebuild`, as `fangfei ledger rebuild` does). Each rebuild
+    replays the stack's own topics, writes its shadow, takes the write lock for the swap and
+    swaps, so a run of clues sent meanwhile sees every part of a rebuild, swaps included."""
+
+    def __init__(self, ledger: Http, token: str | None) -> None:
+        self.ledger = ledger
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.stop = threading.Event()
+        self.started = 0
+        self.finished: list[dict[str, Any]] = []
+        self.last_run: Any = None
+        self.thread = threading.Thread(target=self._run, name="bench-rebuild-loop", daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self._round()
+            except (OSError, ValueError):  # counted by what did not finish; the run goes on
+                pass
+            self.stop.wait(0.2)  # the ledger serves these polls on its one thread too
+
+    def _round(self) -> None:
+        status, body = self.ledger.request("GET", "/api/ledger-admin/rebuild", headers=self.headers)
+        if status != 200 or not body or body.get("state") == "running":
+            return
+        if self.last_run is not None and body.get("run_id") == self.last_run:
+            self.finished.append({k: body.get(k) for k in ("seconds", "lock_held_s", "events_read", "phase_s",
+                                                           "state")})
+            self.last_run = None
+        status, body = self.ledger.request("POST", "/api/ledger-admin/rebuild", {}, headers=self.headers)
+        if status == 202 and body:
+            self.last_run = body.get("run_id")
+            self.started += 1
+
+    def __enter__(self) -> "RebuildLoop":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop.set()
+        self.thread.join(10)
+
+
 def measure(stack: Stack, base_rate: float, factor: float, duration_s: float, hop_s: float, runs: int,
-            tokens: list[str]) -> dict[str, Any]:
+            tokens: list[str], office_token: str | None = None) -> dict[str, Any]:
     rates = [base_rate, base_rate * factor]
     raw: dict[float, list[tuple[dict[str, Any], dict[str, Any]]]] = {r: [] for r in rates}
+    during: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = []
     for i in range(runs):
         for rate in rates:
             hop = hop_reference(stack.broker.bootstrap, rate, hop_s, f"bench.hop.{uuid.uuid4().hex[:8]}")
@@ -326,6 +372,14 @@ def measure(stack: Stack, base_rate: float, factor: float, duration_s: float, ho
             raw[rate].append((hop, run))
             log(f"e2e: run {i + 1}/{runs} at {rate:g}/s: {run['acked']}/{run['sent']} acked, "
                 f"{len(run['tracked'])} tracked; hop p50 {hop['p50_ms']:.0f} ms")
+        # the same base rate again, while the ledger rebuilds back to back (issue 15's criterion:
+        # live clue -> ledger row p99 within 2x of its idle value)
+        hop = hop_reference(stack.broker.bootstrap, base_rate, hop_s, f"bench.hop.{uuid.uuid4().hex[:8]}")
+        with RebuildLoop(Http(stack.services["ledger"].url), office_token) as loop:
+            run = run_rate(stack, base_rate, duration_s, tokens)
+        during.append((hop, run, {"started": loop.started, "finished": loop.finished}))
+        log(f"e2e: run {i + 1}/{runs} at {base_rate:g}/s during rebuilds: {run['acked']}/{run['sent']} acked, "
+            f"{len(run['tracked'])} tracked, {loop.started} rebuilds started, {len(loop.finished)} finished")
     times = event_times(stack.broker.bootstrap)
     out: dict[str, Any] = {"duration_s": duration_s, "runs": runs, "track_per_s": TRACK_PER_S, "rates": {}}
     for rate in rates:
@@ -365,4 +419,28 @@ def measure(stack: Stack, base_rate: float, factor: float, duration_s: float, ho
                 summary[name][f"ratio_{q[:3]}"] = ratio(summary[name][q], bound)
         summary["per_run"] = [{"hop": h, **s} for h, s in per_run]
         out["rates"][f"{rate:g}"] = summary
+    if during:
+        idle = out["rates"][f"{base_rate:g}"]
+        per_run = [summarise(run, times) for _, run, _ in during]
+        loops = [loop for _, _, loop in during]
+        finished = [f for loop in loops for f in loop["finished"] if f.get("state") == "done"]
+        row = {q: median(s["ledger_row"][q] for s in per_run) for q in ("p50_ms", "p99_ms")}
+        out["during_rebuild"] = {
+            "rate": base_rate, "runs": len(during),
+            "ledger_row": {**row, "n": sum(s["ledger_row"]["n"] for s in per_run),
+                           "per_run_p99_ms": [s["ledger_row"]["p99_ms"] for s in per_run]},
+            "idle_ledger_row": {q: idle["ledger_row"][q] for q in ("p50_ms", "p99_ms")},
+            "idle_per_run_p99_ms": [s["ledger_row"]["p99_ms"] for s in idle["per_run"]],
+            "ratio_p99": ratio(row["p99_ms"], idle["ledger_row"]["p99_ms"]),
+            "ratio_p50": ratio(row["p50_ms"], idle["ledger_row"]["p50_ms"]),
+            "rebuilds_started": sum(loop["started"] for loop in loops),
+            "rebuilds_finished": len(finished),
+            "rebuild_seconds": median(f["seconds"] for f in finished) if finished else None,
+            "lock_held_ms": {"median": median(f["lock_held_s"] * 1000 for f in finished if f.get("lock_held_s") is not None),
+                             "max": max((f["lock_held_s"] * 1000 for f in finished if f.get("lock_held_s") is not None),
+                                        default=None)} if finished else None,
+            "events_per_rebuild": median(f["events_read"] for f in finished) if finished else None,
+            "errors": sum(s["errors"] for s in per_run),
+            "per_run": per_run,
+        }
     return out

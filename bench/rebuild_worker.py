@@ -8,20 +8,22 @@ Modes (each prints one JSON object on stdout):
   The first reference: no rebuild can read its history faster than this.
 - `consume-json`: the same plus `json.loads` of each value: the reference of the acceptance
   criterion ("at least half of the raw consume-and-decode rate").
-- `rebuild`: what a real rebuild does: read, `decode_event` (the platform's validated decoder,
-  the one every consumer uses), and `services.ledger.rebuild.rebuild` into a fresh embedded
-  store file. Times each stage; then, unless `--no-insert-ref`, reads the rows back and
-  inserts them with plain `insert_many` into another fresh file: the raw insert rate of the
-  store on the very same rows (the second reference).
-- `rebuild-proposed`: the same rebuild with the decoder of the proposed platform change (one
-  schema instance per type, reused: `cached_schema_decoder`), so the doc can show the measured
-  effect of the change, not a projection.
-- `profile`: the `rebuild` mode under cProfile; reports where the time goes, by layer.
+- `rebuild`: the operators' path, `services.ledger.rebuild_job.run` (what `POST
+  /api/ledger-admin/rebuild` runs in the service: every source topic, the msgspec fast decode,
+  the fold into a shadow with bounded memory, catch-up, swap under the lock) into a fresh
+  embedded store file. Reports the job's phases and how long it held the lock; then, unless
+  `--no-insert-ref`, reads the rows back and inserts them with plain litemongo `insert_many`
+  into another fresh file: the old write path on the very same rows (the second reference).
+- `rebuild-direct`: `services.ledger.rebuild.rebuild` fed by the bench's own reader and the
+  validating `decode_event`, stages timed around the record stream (kept for comparison).
+- `rebuild-proposed`: `rebuild-direct` with one marshmallow schema instance per type reused
+  (`cached_schema_decoder`), the change earlier runs measured.
+- `profile`: the `rebuild` mode (the job) under cProfile; reports where the time goes, by layer.
 - `stages`: the records are read into memory first, then each step is timed alone on them
-  (JSON only, validated decode as shipped, validated decode with reused schema instances (the
-  change proposed in docs/benchmarks.md), plan+fold, insert), plus what the same rows cost written
-  straight into SQLite in one transaction per batch (`executemany`): the write rate the embedded
-  file itself allows, to tell litemongo's per-document cost from the disk's.
+  (JSON only, validated marshmallow decode, the msgspec fast decode (asserted equal on every
+  record), plan+fold, litemongo insert, the shadow's bulk write), plus what the same rows cost
+  written straight into SQLite as JSON in one transaction per batch (`executemany`): the write
+  rate the embedded file itself allows.
 """
 
 from __future__ import annotations
@@ -153,6 +155,55 @@ def run_rebuild(args: argparse.Namespace, decode: Callable[[bytes], Event] = dec
         shutil.rmtree(path, ignore_errors=True)
 
 
+def run_rebuild_job(args: argparse.Namespace) -> dict[str, Any]:
+    """The operators' path: `rebuild_job.run`, as `POST /api/ledger-admin/rebuild` runs it in the
+    service (private replay of every source topic, fold into a shadow with bounded memory, bulk
+    shadow write, catch-up, swap under the lock), into a fresh embedded store. Decode is timed
+    by wrapping the replay's decoder; the phases come from the job's own report."""
+    from services.ledger import rebuild_job, replay
+
+    client, db, path = _open(args.work, "rebuild")
+    base = current_rss_kb()
+    decode_s = [0.0]
+    inner = replay._decode
+    clock = time.perf_counter
+
+    def timed_decode(raw: bytes) -> Event:
+        t0 = clock()
+        try:
+            return inner(raw)
+        finally:
+            decode_s[0] += clock() - t0
+
+    replay._decode = timed_decode
+    try:
+        rebuild_job.request(db, rebuild_job.to_iso_now)
+        started = clock()
+        state = rebuild_job.run(db, args.bootstrap, topics=_topics(args))
+        seconds = clock() - started
+        peak = rss_kb()
+        if state.get("state") != "done" or state["events_read"] != args.events:
+            raise RuntimeError(f"rebuild job ended {state.get('state')} after {state.get('events_read')} of "
+                               f"{args.events} events")
+        phases = state["phase_s"]
+        out: dict[str, Any] = {
+            "events": state["events_read"], "applied": state["row_changes"], "rows": state["rows"],
+            "seconds": seconds, "rate": state["events_read"] / seconds, "base_rss_kb": base, "peak_rss_kb": peak,
+            "stages_s": {"read_fold": phases["replaying"] - decode_s[0], "decode": decode_s[0],
+                         "write": phases["writing"], "catch_up": phases["catching_up"], "locked": phases["locked"]},
+            "lock_held_s": state["lock_held_s"], "peak_cache_rows": state["peak_cache_rows"],
+            "decoder": f"{inner.__module__}.{inner.__name__}",
+        }
+        if not args.no_insert_ref:
+            out["insert_ref"] = insert_reference(db, args.work)
+        return out
+    finally:
+        replay._decode = inner
+        client.close()
+        shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(path + ".rebuild", ignore_errors=True)
+
+
 def insert_reference(db: Any, work: str) -> dict[str, Any]:
     """Raw `insert_many` of the rows the rebuild just wrote, into a fresh file of the same store."""
     docs = {c: list(db[c].find({})) for c in _collections()}
@@ -176,9 +227,10 @@ LAYERS = [  # (label, substrings of the file path): first match wins, in this or
     ("kafka-python (fetch, parse, CRC)", ("/kafka/", "crc32c")),
     ("marshmallow (envelope + payload validation)", ("/marshmallow/",)),
     ("copy.deepcopy (marshmallow schema instantiation)", ("/copy.py",)),
-    ("litemongo / mongomock / bson / sqlite (writes)", ("/litemongo/", "/bson/", "sqlite3")),
+    ("litemongo / mongomock / bson / sqlite (writes)", ("/litemongo/", "/bson/", "sqlite3",
+                                                        "/fangfei/eventstore/shadow")),
     ("ledger plan + fold (services/ledger)", ("/services/ledger/",)),
-    ("fangfei event decode (registry, envelope)", ("/fangfei/events/",)),
+    ("fangfei event decode (msgspec fast path, registry, envelope)", ("/fangfei/events/", "msgspec")),
     ("json", ("/json/",)),
 ]
 
@@ -186,7 +238,7 @@ LAYERS = [  # (label, substrings of the file path): first match wins, in this or
 def run_profile(args: argparse.Namespace) -> dict[str, Any]:
     prof = cProfile.Profile()
     prof.enable()
-    result = run_rebuild(argparse.Namespace(**{**vars(args), "no_insert_ref": True}))
+    result = run_rebuild_job(argparse.Namespace(**{**vars(args), "no_insert_ref": True}))
     prof.disable()
     stats = pstats.Stats(prof)
     total = sum(tt for (_, _, tt, _, _) in stats.stats.values())  # type: ignore[attr-defined]
@@ -296,12 +348,13 @@ def run_stages(args: argparse.Namespace) -> dict[str, Any]:
         value = fn()
         return time.perf_counter() - started, value
 
+    from fangfei.events.fast import decode_event_bytes
+
     json_s, _ = timed(lambda: [json.loads(r) for r in raws])
     decode_s, events = timed(lambda: [decode_event(r) for r in raws])
-    cached = cached_schema_decoder()
-    cached_s, events_cached = timed(lambda: [cached(r) for r in raws])
-    if events_cached != events:
-        raise AssertionError("the proposed decoder does not give the same events as decode_event")
+    fast_s, events_fast = timed(lambda: [decode_event_bytes(r) for r in raws])
+    if events_fast != events:
+        raise AssertionError("the fast decoder does not give the same events as decode_event")
     rows: dict[tuple[str, str], dict[str, Any]] = {}
 
     def fold_all() -> None:
@@ -325,13 +378,30 @@ def run_stages(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         client.close()
         shutil.rmtree(path, ignore_errors=True)
+    client, db, path = _open(args.work, "stages-shadow")
+    try:
+        from fangfei.eventstore.shadow import Shadow
+
+        shadow = Shadow(db, list(by_collection), "stages")
+
+        def shadow_all() -> None:
+            for collection, docs in by_collection.items():
+                shadow.put_many(collection, docs)
+            shadow.seal()
+
+        shadow_s, _ = timed(shadow_all)
+    finally:
+        client.close()
+        shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(path + ".rebuild", ignore_errors=True)
     sqlite_s = sqlite_batches(args.work, by_collection)
     us = lambda s: s / n * 1e6  # noqa: E731
     return {
         "events": n, "rows": len(rows),
         "us_per_event": {
-            "json_loads": us(json_s), "decode_event": us(decode_s), "decode_event_reused_schemas": us(cached_s),
-            "plan_fold": us(fold_s), "insert": us(insert_s), "sqlite_executemany": us(sqlite_s),
+            "json_loads": us(json_s), "decode_event": us(decode_s), "decode_fast": us(fast_s),
+            "plan_fold": us(fold_s), "insert": us(insert_s), "shadow_put_many": us(shadow_s),
+            "sqlite_executemany": us(sqlite_s),
         },
     }
 
@@ -373,7 +443,8 @@ def _topics(args: argparse.Namespace) -> list[str]:
 
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.rebuild_worker")
-    parser.add_argument("mode", choices=["consume", "consume-json", "rebuild", "rebuild-proposed", "profile", "stages"])
+    parser.add_argument("mode", choices=["consume", "consume-json", "rebuild", "rebuild-direct", "rebuild-proposed", "profile",
+                                         "stages"])
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--prefix", required=True)
     parser.add_argument("--events", type=int, required=True)
@@ -386,6 +457,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     elif args.mode == "consume-json":
         result = run_consume(args, decode_json=True)
     elif args.mode == "rebuild":
+        result = run_rebuild_job(args)
+    elif args.mode == "rebuild-direct":
         result = run_rebuild(args)
     elif args.mode == "rebuild-proposed":
         result = run_rebuild(args, cached_schema_decoder())

@@ -11,9 +11,10 @@ then the rebuild itself (and, from the rows it wrote, the raw insert rate of the
 reference and the measured figure come from the same data, minutes apart. The largest size is
 run `large_runs` times (one by default: a single 1M rebuild is most of the bench's time on two
 cores), and the store's insert reference is taken on the sizes up to `insert_ref_max` only (its
-rate per row does not depend on the size; the smaller sizes show it). At the middle size the
-rebuild is also run, in each run right after the shipped one, with the decoder of the proposed platform change (`rebuild-proposed`),
-so the doc shows that change measured, beside the shipped one. The report says how many ran.
+rate per row does not depend on the size; the smaller sizes show it). The rebuild measured is the
+operators' path: `services.ledger.rebuild_job.run`, what `POST /api/ledger-admin/rebuild` runs in
+the service (every source topic, roster's included; shadow, catch-up, swap under the lock). The
+report says how many ran.
 """
 
 from __future__ import annotations
@@ -105,8 +106,7 @@ def measure(work_dir: str, sizes: list[int], runs: int, deadline: float, stages_
         pid = broker.proc.pid if broker.proc is not None else None
         per_size: dict[str, Any] = {}
         skipped: dict[str, Any] = {}
-        proposed: dict[str, Any] | None = None
-        middle = sizes[len(sizes) // 2] if len(sizes) > 1 else sizes[0]
+        proposed: dict[str, Any] | None = None  # (earlier runs paired a proposed decoder here)
         for n in sizes:
             done = [per_size[k] for k in sorted(per_size, key=int)]
             if done:
@@ -128,9 +128,6 @@ def measure(work_dir: str, sizes: list[int], runs: int, deadline: float, stages_
                     "consume_json": worker("consume-json", broker.bootstrap, n, work, broker_pid=pid),
                     "rebuild": worker("rebuild", broker.bootstrap, n, work, *extra, broker_pid=pid),
                 }
-                if n == middle:  # the proposed decoder, paired with the shipped one under the same load
-                    run["rebuild_proposed"] = worker("rebuild-proposed", broker.bootstrap, n, work, "--no-insert-ref",
-                                                     broker_pid=pid)
                 rows.append(run)
                 took = time.monotonic() - started
                 log(f"rebuild: {n:,} run {i + 1}/{planned}: rebuild {run['rebuild']['rate']:,.0f} ev/s, "
@@ -139,15 +136,6 @@ def measure(work_dir: str, sizes: list[int], runs: int, deadline: float, stages_
                     log(f"rebuild: stopping the {n:,} repeats after {i + 1}: the next would pass the time budget")
                     break
             per_size[str(n)] = summarise(n, rows)
-            if n == middle:
-                paired = [r for r in rows if "rebuild_proposed" in r]
-                proposed = {
-                    "events": n, "runs": len(paired),
-                    "rate": median(r["rebuild_proposed"]["rate"] for r in paired),
-                    "ratio_to_shipped": median(ratio(r["rebuild_proposed"]["rate"], r["rebuild"]["rate"]) for r in paired),
-                    "ratio_to_consume_json": median(ratio(r["rebuild_proposed"]["rate"], r["consume_json"]["rate"])
-                                                    for r in paired),
-                }
         return {"dataset": dataset, "stages": stages, "profile": profile, "sizes": per_size, "skipped": skipped,
                 "proposed": proposed, "growth": growth(per_size), "insert_ref_max": insert_ref_max}
     finally:
@@ -171,6 +159,11 @@ def summarise(n: int, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "reference_insert_docs_per_s": insert,
         "reference_insert_as_events_per_s": insert["median"] * events_per_row if insert["median"] else None,
         "ratio_to_consume_json": ratio(rebuild_rate["median"], consume_json["median"]),
+        "ratio_min": min(ratio(r["rebuild"]["rate"], r["consume_json"]["rate"]) for r in rows),
+        "ratio_max": max(ratio(r["rebuild"]["rate"], r["consume_json"]["rate"]) for r in rows),
+        "lock_held_ms": median(r.get("lock_held_s", 0) * 1000 for r in rb),
+        "peak_cache_rows": rb[0].get("peak_cache_rows"),
+        "decoder": rb[0].get("decoder"),
         "ratio_to_consume": ratio(rebuild_rate["median"], consume["median"]),
         "ratio_to_insert": ratio(rebuild_rate["median"], insert["median"] * events_per_row if insert["median"] else None),
         "stage_us_per_event": {s: median(r["stages_s"][s] / n * 1e6 for r in rb) for s in stage_names},

@@ -41,7 +41,7 @@ def render(res: dict[str, Any], results_path: str) -> str:
     w(f"| Python | {m['python']} |")
     w("| packages | " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()) + " |")
     w(f"| broker | {m['broker']}, in-memory storage (the embedded stack) |")
-    w("| store | litemongo embedded files (SQLite, WAL), one per service |")
+    w("| store | litemongo embedded files (SQLite, WAL), one per service; rebuild shadows written with plain SQLite bulk transactions |")
     w(f"| load tool | {m['load_tool']} (1 thread), on the same machine |")
     dirty = " with uncommitted changes" if m.get("tracked_files_modified") else ""
     w(f"| code | commit `{m['commit']}`{dirty} |")
@@ -121,6 +121,15 @@ def summary(res: dict[str, Any]) -> str:
                 f"p50 {n(s['hop_reference']['p50_ms'])} / p99 {n(s['hop_reference']['p99_ms'])} ms (×1 for the row, "
                 f"×2 for case and delivery) | **{r(s['ledger_row']['ratio_p50'], 1)}** row, "
                 f"**{r(s['delivery']['ratio_p50'], 1)}** delivery (p50) | {e2e_limit(s, short=True)} |")
+    dr = (res.get("e2e") or {}).get("during_rebuild")
+    if dr:
+        rows.append(
+            f"| 2 | ledger row while the ledger rebuilds back to back, {n(dr['rate'])} clues/s | p50 "
+            f"{n(dr['ledger_row']['p50_ms'])} / p99 {n(dr['ledger_row']['p99_ms'])} ms; "
+            f"{dr['rebuilds_finished']} rebuilds finished, write lock held {n((dr.get('lock_held_ms') or {}).get('median'))} ms "
+            f"(max {n((dr.get('lock_held_ms') or {}).get('max'))}) per swap | the same rate idle, same run: p50 "
+            f"{n(dr['idle_ledger_row']['p50_ms'])} / p99 {n(dr['idle_ledger_row']['p99_ms'])} ms | "
+            f"**{r(dr['ratio_p99'], 2)}** p99 | {during_verdict(dr)} |")
     if "rebuild" in res:
         largest = max(res["rebuild"]["sizes"], key=int)
         for size, s in sorted(res["rebuild"]["sizes"].items(), key=lambda kv: int(kv[0])):
@@ -132,7 +141,8 @@ def summary(res: dict[str, Any]) -> str:
                 f"kafka-python consume + JSON decode {n(s['reference_consume_json_per_s']['median'])}/s; "
                 f"consume only {n(s['reference_consume_per_s']['median'])}/s; litemongo insert_many "
                 f"{n(s['reference_insert_docs_per_s']['median'])} rows/s | **{r(s['ratio_to_consume_json'], 3)}** "
-                f"of consume+decode | {rebuild_limit(res['rebuild'], s, short=True)} |")
+                f"of consume+decode (runs {r(s.get('ratio_min'), 3)}–{r(s.get('ratio_max'), 3)}) "
+                f"| {rebuild_limit(res['rebuild'], s, short=True)} |")
         g = res["rebuild"]["growth"]
         sizes = sorted(g["us_per_event"], key=int)
         marg = g.get("marginal_us_per_event") or {}
@@ -327,6 +337,25 @@ def e2e_section(e: dict[str, Any]) -> str:
             f"{n(hi['hop_reference']['p50_ms'])} ms: at the higher rate each consumer takes several events per poll "
             "and handles them one at a time (in order, commit after the batch, ADR 0005), so an event waits for the "
             "ones ahead of it in its batch, and the four services share the two cores.\n")
+    dr = e.get("during_rebuild")
+    if dr:
+        lock = dr.get("lock_held_ms") or {}
+        lines += ["", f"**While the ledger rebuilds.** The same {n(dr['rate'])} clues/s again, {dr['runs']} run(s), while "
+                  "the bench keeps the ledger rebuilding back to back (`POST /api/ledger-admin/rebuild` whenever none "
+                  "is running): each rebuild replays the stack's own topics, writes its shadow, takes the write lock for "
+                  "the last tail and the swap, and swaps, so the clues meet every phase of a rebuild, swaps included.\n",
+                  "| | idle (same run) | during rebuilds | ratio |", "|---|---|---|---|",
+                  f"| ledger row p50 (ms) | {n(dr['idle_ledger_row']['p50_ms'], 1)} | {n(dr['ledger_row']['p50_ms'], 1)} "
+                  f"| {r(dr['ratio_p50'], 2)} |",
+                  f"| ledger row p99 (ms) | {n(dr['idle_ledger_row']['p99_ms'], 1)} | {n(dr['ledger_row']['p99_ms'], 1)} "
+                  f"| **{r(dr['ratio_p99'], 2)}** |",
+                  f"| p99 of each run (ms) | {', '.join(n(x, 1) for x in dr.get('idle_per_run_p99_ms') or [])} "
+                  f"| {', '.join(n(x, 1) for x in dr['ledger_row'].get('per_run_p99_ms') or [])} | |", "",
+                  f"Rebuilds: {dr['rebuilds_started']} started, {dr['rebuilds_finished']} finished during the runs, "
+                  f"{n(dr.get('events_per_rebuild'))} events each, {n(dr.get('rebuild_seconds'), 1)} s each (median); "
+                  f"the write lock was held {n(lock.get('median'))} ms per rebuild (median, max {n(lock.get('max'))} ms), "
+                  f"the only time live writes wait. Rows polled: {dr['ledger_row']['n']}, errors: {dr['errors']}. "
+                  f"Verdict: {during_verdict(dr)}.\n"]
     return "\n".join(lines)
 
 
@@ -335,14 +364,38 @@ def _largest(reb: dict[str, Any]) -> dict[str, Any]:
     return reb["sizes"][max(reb["sizes"], key=int)]
 
 
+STAGE_LABELS = {"read_fold": "read (kafka-python) + plan + fold + spills", "decode": "decode (msgspec fast path)",
+                "write": "shadow write (last rows)", "catch_up": "catch-up", "locked": "under the lock (last tail, seal, swap)"}
+
+
 def rebuild_limit(reb: dict[str, Any], s: dict[str, Any], short: bool = False) -> str:
     st = s["stage_us_per_event"]
     total = sum(st.values())
-    decode_share = st["decode"] / total if total else None
-    if short:
-        return (f"validation: `decode_event` (marshmallow) is {pct(decode_share)} of the time; then the "
-                f"store's writes ({pct(st['write'] / total if total else None)})")
-    return ""
+    if not total:
+        return ""
+    top = sorted(st, key=lambda k: -st[k])[:2]
+    return "; ".join(f"{STAGE_LABELS.get(k, k)} {pct(st[k] / total)}" for k in top)
+
+
+def during_verdict(dr: dict[str, Any]) -> str:
+    """Whether the p99 during rebuilds differs from idle by more than the runs' own spread."""
+    a, b = dr.get("per_run_p99_ms") or [], dr.get("idle_per_run_p99_ms") or []
+    ratio_ = dr.get("ratio_p99")
+    if not a or not b or ratio_ is None:
+        return "not measured"
+    within = "within" if ratio_ <= 2 else "beyond"
+    if beyond_spread(a, b):
+        return f"{within} 2× of idle; the difference is larger than the spread of the runs"
+    return f"{within} 2× of idle; no difference beyond the spread of the runs ({n(min(a + b))}–{n(max(a + b))} ms p99)"
+
+
+def beyond_spread(a: list[float], b: list[float]) -> bool:
+    """True when the two sets of per-run values do not overlap: a difference the runs' own
+    spread cannot explain. Anything less is reported as no difference."""
+    a, b = [x for x in a if x is not None], [x for x in b if x is not None]
+    if not a or not b:
+        return False
+    return min(a) > max(b) or min(b) > max(a)
 
 
 def rebuild_section(reb: dict[str, Any]) -> str:
@@ -355,23 +408,27 @@ def rebuild_section(reb: dict[str, Any]) -> str:
     any_size = reb["sizes"][sizes[-1]]
     rows_total = sum(any_size["rows"].values())
     lines = ["## 3. Rebuild: the ledgers refolded from their topics\n",
-             "The rebuild is what an operator runs after a projection fix or a lost database: read the source topics "
-             "of every ledger from offset 0 with kafka-python, decode each event with the platform's own validating "
-             "`decode_event` (as every consumer does), fold them with `services.ledger.rebuild.rebuild` "
-             f"({ledger_text}) and write the rows to a fresh litemongo file, the embedded store. The data "
-             f"(`bench/dataset.py`): clues over a year across three streets, each with its `clue.reported`, its "
-             f"`case.opened` and one more event, the other {len(types) - 2} consumed types in turn (case lifecycle, "
-             "enterprise risk, obligations, the record types of the ledgers), all of the "
-             f"{len(types)} types the ledgers consume; published once per run to a broker of the bench's own. The "
-             "service stack is stopped, so nothing else of the platform shares the cores. Each measurement is a "
-             "fresh process (peak memory is its own).\n",
+             "The rebuild measured is the operators' path: `services.ledger.rebuild_job.run`, what "
+             "`POST /api/ledger-admin/rebuild` (`fangfei ledger rebuild`) runs inside the ledger service "
+             "(docs/adr/0015-shadow-rebuild.md). It replays every source topic of the ledgers (intake, escalation and "
+             "roster) from offset 0 with a private kafka-python reader, decodes each event with the msgspec fast path "
+             "(`fangfei.events.fast`, checked against the marshmallow catalogue; anything it does not accept is judged "
+             "by `decode_event`), folds them with the live projectors "
+             f"({ledger_text}) into a **shadow** of the read models (at most `rebuild.CACHE_ROWS` rows in memory, the "
+             "rest written to the shadow in bulk), reads on to the new end, and swaps the shadow in under the write "
+             "lock. The store is a fresh embedded file. The data (`bench/dataset.py`): clues over a year across three "
+             f"streets, each with its `clue.reported`, its `case.opened` and one more event, the other "
+             f"{len(types) - 2} consumed types in turn (case lifecycle, enterprise risk, obligations, the record types "
+             f"of the ledgers, roster's communities), all of the {len(types)} types the ledgers consume; published once "
+             "per run to a broker of the bench's own. The service stack is stopped, so nothing else of the platform "
+             "shares the cores. Each measurement is a fresh process (peak memory is its own).\n",
              "References, same data, same run: **consume** = the same kafka-python reader doing nothing with the "
              "records; **consume + JSON** = the same plus `json.loads` of each value (the acceptance reference: "
-             "a rebuild should reach half of it); **insert** = plain `insert_many` of the very rows the rebuild "
-             f"wrote, into another fresh file (litemongo's raw write rate; {int(any_size['events']):,} events make "
+             "a rebuild should reach half of it); **insert** = plain litemongo `insert_many` of the very rows the "
+             f"rebuild wrote, into another fresh file (the old write path; {int(any_size['events']):,} events make "
              f"{rows_total:,} rows).\n",
              "| events | runs | rebuild events/s | time (s) | consume/s | consume + JSON/s | insert rows/s | "
-             "rebuild ÷ consume+JSON | rebuild ÷ consume | rebuild ÷ insert (as events) | peak memory (MiB) |",
+             "rebuild ÷ consume+JSON (runs) | rebuild ÷ consume | rebuild ÷ insert (as events) | peak memory (MiB) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for size in sizes:
         s = reb["sizes"][size]
@@ -379,132 +436,74 @@ def rebuild_section(reb: dict[str, Any]) -> str:
             f"| {int(size):,} | {s['runs']} | {n(s['rebuild_events_per_s']['median'])} | {n(s['rebuild_seconds']['median'], 1)} "
             f"| {n(s['reference_consume_per_s']['median'])} | {n(s['reference_consume_json_per_s']['median'])} "
             f"| {n(s['reference_insert_docs_per_s']['median'])} | **{r(s['ratio_to_consume_json'], 3)}** "
+            f"({r(s.get('ratio_min'), 3)}–{r(s.get('ratio_max'), 3)}) "
             f"| {r(s['ratio_to_consume'], 3)} | {r(s['ratio_to_insert'], 2)} | {n(s['peak_rss_mib'])} |")
     lines.append("")
     for size, sk in sorted((reb.get("skipped") or {}).items(), key=lambda kv: int(kv[0])):
         lines.append(f"**{int(size):,} events: not measured in this run.** One run of it (publishing, both references "
                      f"and the rebuild) was projected from the size before it at about {n(sk['projected_s'] / 60)} "
                      f"minutes, and {n(max(0.0, sk['left_s']) / 60)} minutes of the run's time budget were left; the "
-                     "bench skips a size rather than pass the budget. Memory and time per event at that size follow "
-                     "from the growth table below if the growth is linear.\n")
+                     "bench skips a size rather than pass the budget.\n")
     big = _largest(reb)
-    st = big["stage_us_per_event"]
-    total = sum(st.values())
-    lines += ["Where a rebuild's time goes, per event (µs, median of the runs, measured inside the rebuild by "
-              "timing the record stream it reads):\n",
-              "| events | read (kafka-python) | decode_event (JSON + marshmallow) | plan + fold | write (drop, insert_many, indexes) | total |",
-              "|---|---|---|---|---|---|"]
+    keys = [k for k in STAGE_LABELS if k in big["stage_us_per_event"]]
+    lines += ["Where a rebuild's time goes, per event (µs, median of the runs; decode is timed around the replay's "
+              "decoder, the phases are the job's own report):\n",
+              "| events | " + " | ".join(STAGE_LABELS[k] for k in keys) + " | total | lock held (ms) |",
+              "|---|" + "---|" * (len(keys) + 2)]
     for size in sizes:
         sst = reb["sizes"][size]["stage_us_per_event"]
         tot = sum(sst.values())
-        lines.append(f"| {int(size):,} | " + " | ".join(f"{n(sst[k], 1)} ({pct(sst[k] / tot)})"
-                                                      for k in ("read", "decode", "plan_fold", "write"))
-                     + f" | {n(tot, 1)} |")
+        lines.append(f"| {int(size):,} | " + " | ".join(f"{n(sst.get(k), 1)} ({pct(sst.get(k, 0) / tot if tot else None)})"
+                                                      for k in keys)
+                     + f" | {n(tot, 1)} | {n(reb['sizes'][size].get('lock_held_ms'))} |")
     lines.append("")
     stages = reb["stages"]
     us = stages["us_per_event"]
     lines += [f"Each step alone on {stages['events']:,} events held in memory (µs per event):\n",
-              "| `json.loads` | `decode_event` as shipped | `decode_event` reusing schema instances (proposed) | plan + fold "
-              "| litemongo `insert_many` (per event) | same rows, plain SQLite `executemany`, one commit per batch |",
-              "|---|---|---|---|---|---|",
-              f"| {n(us['json_loads'], 1)} | {n(us['decode_event'], 1)} | {n(us['decode_event_reused_schemas'], 1)} "
-              f"| {n(us['plan_fold'], 1)} | {n(us['insert'], 1)} | {n(us.get('sqlite_executemany'), 1)} |", ""]
-    prop = reb.get("proposed")
-    if prop:
-        mid = reb["sizes"][str(prop["events"])]
-        lines += [
-            f"The proposed decoder, measured: the same rebuild of {prop['events']:,} events with one schema instance "
-            f"per type reused (`rebuild-proposed`, run right after the shipped rebuild in each of the "
-            f"{prop.get('runs', 1)} runs, so both saw the same load; medians of the per-run ratios) reached "
-            f"**{n(prop['rate'])} events/s**, {r(prop['ratio_to_shipped'])} the shipped rebuild "
-            f"({n(mid['rebuild_events_per_s']['median'])} events/s) and **{r(prop['ratio_to_consume_json'], 3)}** of "
-            f"consume + JSON ({n(mid['reference_consume_json_per_s']['median'])}/s).\n"]
+              "| `json.loads` | `decode_event` (marshmallow) | fast decode (msgspec) | plan + fold "
+              "| litemongo `insert_many` (per event) | shadow bulk write (per event) | plain SQLite `executemany` of JSON |",
+              "|---|---|---|---|---|---|---|",
+              f"| {n(us['json_loads'], 1)} | {n(us['decode_event'], 1)} | {n(us.get('decode_fast'), 1)} "
+              f"| {n(us['plan_fold'], 1)} | {n(us['insert'], 1)} | {n(us.get('shadow_put_many'), 1)} "
+              f"| {n(us.get('sqlite_executemany'), 1)} |", ""]
     prof = reb["profile"]
-    lines += [f"cProfile of a whole rebuild of {prof['events']:,} events (share of the profiled time, by layer; "
+    lines += [f"cProfile of a whole rebuild job of {prof['events']:,} events (share of the profiled time, by layer; "
               "profiling slows everything down about equally):\n", "| layer | share |", "|---|---|"]
     for layer, share in prof["layers"].items():
         lines.append(f"| {layer} | {pct(share)} |")
     lines += ["", "Top functions by own time: " + "; ".join(
         f"`{t['function']}` {pct(t['share'])}" for t in prof["top_tottime"][:8]) + ".\n"]
-    lines += why_not_half(reb, big, us)
+    lines += acceptance(reb, big, us)
     lines.append(
-        f"**Memory.** The rebuild folds every row in memory before writing (so the store sees one bulk write per "
-        f"row, not one guarded upsert per event): peak {n(big['peak_rss_mib'])} MiB for {int(big['events']):,} events "
-        f"({n(big['base_rss_mib'])} MiB of it is the process before reading anything), against "
-        f"{n(big['consume_peak_rss_mib'])} MiB for the bare consume + JSON reader.\n")
+        f"**Memory.** The fold keeps at most {n(big.get('peak_cache_rows'))} rows in memory at once and writes the "
+        f"rest to the shadow as it goes, fetching a row back by key when a later event touches it: peak "
+        f"{n(big['peak_rss_mib'])} MiB for {int(big['events']):,} events ({n(big['base_rss_mib'])} MiB of it is the "
+        f"process before reading anything), against {n(big['consume_peak_rss_mib'])} MiB for the bare consume + JSON "
+        "reader. What the ledger service then holds for its read models is litemongo's own in-process query index, "
+        "built on first use of each collection (docs/adr/0016-embedded-store-after-litemongo.md).\n")
     return "\n".join(lines)
 
 
-def why_not_half(reb: dict[str, Any], big: dict[str, Any], us: dict[str, Any]) -> list[str]:
-    """The acceptance paragraph: half of consume + JSON reached, or why not and what it would take,
-    every number taken from this run (stage timings, the profile, the references)."""
+def acceptance(reb: dict[str, Any], big: dict[str, Any], us: dict[str, Any]) -> list[str]:
+    """The acceptance paragraph, every number from this run."""
     st = big["stage_us_per_event"]
     total = sum(st.values())
     ref = big["reference_consume_json_per_s"]["median"]
     half_budget = 2e6 / ref if ref else None
     ratio_now = big["ratio_to_consume_json"]
-    with_insert = [s for _, s in sorted(reb["sizes"].items(), key=lambda kv: int(kv[0]))
-                   if s["reference_insert_docs_per_s"]["median"]]
-    ins = with_insert[-1] if with_insert else None
-    store_us = 1e6 / ins["reference_insert_as_events_per_s"] if ins and ins["reference_insert_as_events_per_s"] else None
-    if ratio_now is not None and ratio_now >= 0.5:
-        return [f"**Acceptance met:** the rebuild of {int(big['events']):,} events reaches {pct(ratio_now, 1)} of the "
-                f"consume + JSON-decode rate of the same events (at least half was asked).\n"]
-    decode_share = st["decode"] / total if total else None
-    layers = reb["profile"]["layers"]
-    schema_build = layers.get("copy.deepcopy (marshmallow schema instantiation)")
-    out = [
-        f"**Why the rebuild reaches {pct(ratio_now, 1)} of the consume + JSON-decode rate, not half.** "
-        f"Half of {n(ref)} events/s leaves a budget of **{n(half_budget, 1)} µs per event**; the rebuild of "
-        f"{int(big['events']):,} events spends **{n(total, 1)} µs**. The profile and the stage timings agree on where:\n",
-        f"- **Validation, {pct(decode_share)} of the rebuild.** `decode_event` runs marshmallow over the envelope and "
-        f"the payload (load, then dump to the canonical form): {n(us['decode_event'], 1)} µs per event against "
-        f"{n(us['json_loads'], 1)} µs for `json.loads` alone. A large part is not validation at all: a new `Schema` "
-        f"instance for every event (`EnvelopeSchema()` in `load_envelope`, `schema_cls()` in `validate_payload`), and "
-        f"marshmallow deep-copies every declared field when it instantiates a schema (`copy.deepcopy` is "
-        f"{pct(schema_build)} of the profile).",
-        f"- **The store's writes, {pct(st['write'] / total if total else None)} of the rebuild.** litemongo's "
-        f"`insert_many` is a loop of single inserts, each its own SQLite transaction"
-        + (f": {n(ins['reference_insert_docs_per_s']['median'])} rows/s in the raw insert reference "
-           f"({int(ins['events']):,}-event data), i.e. **{n(store_us, 1)} µs per event** for the writes alone"
-           if store_us else "") + (
-            f" — {'more than' if store_us and half_budget and store_us > half_budget else 'a large part of'} the whole "
-            f"budget, so **with this store no decoder can bring the rebuild to half**. The same rows written "
-            f"straight into SQLite with one `executemany` and one commit per batch of 1,000 take "
-            f"{n((us.get('sqlite_executemany') or 0), 1)} µs per event: the embedded file is not the limit, "
-            f"litemongo's one transaction per document is." if us.get("sqlite_executemany") else "."),
-        f"- Reading (kafka-python with `crc32c`, {n(st['read'], 1)} µs) and the fold ({n(st['plan_fold'], 1)} µs) "
-        f"are small.\n",
-    ]
-    cached_decode = us["decode_event_reused_schemas"] / us["decode_event"] * st["decode"] if us["decode_event"] else None
-    proposed_total = total - st["decode"] + cached_decode if cached_decode is not None else None
-    prop = reb.get("proposed")
-    measured = (f"measured above on {prop['events']:,} events: {r(prop['ratio_to_shipped'])} the shipped rebuild, "
-                f"{pct(prop['ratio_to_consume_json'], 1)} of the reference" if prop else
-                f"projected from the stage timings: {n(proposed_total, 1)} µs per event, "
-                f"{pct((1e6 / proposed_total) / ref if proposed_total and ref else None, 1)} of the reference")
-    sqlite_us = us.get("sqlite_executemany")
-    floor = st["read"] + us["json_loads"] + st["plan_fold"] + (sqlite_us or 0)
-    out.append(
-        "**What would be needed**, in order of effect (the diffs are in the issue's report; none is applied by "
-        "the bench):\n\n"
-        f"1. **Reuse one schema instance per type** in `fangfei.events` (`EnvelopeSchema` and each payload schema) "
-        f"instead of one per event. Same checks, same result (the bench asserts the two decoders agree on every "
-        f"event); decode {n(us['decode_event'], 1)} → {n(us['decode_event_reused_schemas'], 1)} µs per event; "
-        f"{measured}. Every live consumer gains the same per event.\n"
-        f"2. **Bulk writes in the embedded store**: one transaction per `insert_many` batch instead of one per "
-        f"document (a change in litemongo, or a rebuild that writes the new ledger file with SQLite directly and "
-        f"swaps it in). On MongoDB (`docker compose`) `insert_many` already is one round trip per batch.\n"
-        f"3. **Trust payloads on replay**: for the platform's own topics, validate the envelope and upcast, but not "
-        f"each payload again (every producer validated it in `new_event` before appending). A design decision, "
-        f"not a tuning: a corrupted topic would then be caught by the live consumers only, not by a rebuild.\n\n"
-        + ("" if sqlite_us is None else
-           f"With 2 and 3 together the rebuild would cost about read + `json.loads` + fold + batched SQLite = "
-        f"{n(floor, 1)} µs per event on these timings, **{pct((1e6 / floor) / ref if floor and ref else None)} of the "
-        f"reference** — " + ("so half is within reach on this machine with both, not with either alone; "
-                              if half_budget and floor <= half_budget else
-                              "still short of half: reading and the fold then set the pace; ")
-        + "1 alone is the cheap, safe step.\n"))
+    peak = big["peak_rss_mib"]
+    met = ratio_now is not None and ratio_now >= 0.5
+    out = [f"**Acceptance (rebuild at {int(big['events']):,} events ≥ 0.5× of consume + JSON, peak < 1 GiB):** "
+           f"{pct(ratio_now, 1)} of the reference ({'met' if met else 'not met'}); peak {n(peak)} MiB "
+           f"({'met' if peak is not None and peak < 1024 else 'not met'}). Half of {n(ref)} events/s leaves "
+           f"{n(half_budget, 1)} µs per event; the rebuild spends {n(total, 1)} µs.\n"]
+    if not met and total:
+        top = sorted(st, key=lambda k: -st[k])
+        out.append("Where the rest of the gap is, largest first: " + "; ".join(
+            f"{STAGE_LABELS.get(k, k)} {n(st[k], 1)} µs" for k in top) + ". The steps alone (table above) say what "
+            f"each costs without the others: fold {n(us['plan_fold'], 1)} µs, fast decode "
+            f"{n(us.get('decode_fast'), 1)} µs, shadow write {n(us.get('shadow_put_many'), 1)} µs per event, against "
+            f"{n(us['json_loads'], 1)} µs for `json.loads` in the reference.\n")
     return out
 
 
@@ -554,10 +553,9 @@ def growth_section(reb: dict[str, Any]) -> str:
     lines.append("")
     lines.append(
         f"**Verdict: {growth_verdict(g)}.** Time grows with the number of events, because every step is per event "
-        "(read, decode, fold into a dict keyed by row) or per row (one insert each). Memory grows linearly too, "
-        "with the number of **rows** (the fold holds them all until the bulk write): a history ten times longer "
-        "needs about ten times the memory, the limit to watch for a street with years of history on a small "
-        "machine (a rebuild could fold and write one ledger, or one street, at a time).\n")
+        "(read, decode, fold) or per row (the bulk write, a key lookup when a spilled row is touched again). "
+        "Memory no longer grows with the rows: the fold holds at most `rebuild.CACHE_ROWS` of them and spills the "
+        "rest to the shadow, so above that size the peak stays about flat.\n")
     return "\n".join(lines)
 
 

@@ -185,7 +185,7 @@ def stack_figures(plan: Plan, work_dir: str, skip: list[str]) -> dict[str, Any]:
         if "e2e" not in skip:
             log(f"e2e: {plan.e2e_runs} runs at {plan.e2e_base_rate:g}/s and {plan.e2e_base_rate * plan.e2e_factor:g}/s")
             out["e2e"] = e2e.measure(stack, plan.e2e_base_rate, plan.e2e_factor, plan.e2e_duration_s,
-                                     plan.e2e_hop_s, plan.e2e_runs, tokens)
+                                     plan.e2e_hop_s, plan.e2e_runs, tokens, office_token=auth.office_token(stack))
         if "intake" not in skip:
             intake.DURATION_S = plan.intake_duration_s
             out["intake"] = intake.measure(stack, work_dir, plan.intake_runs, tokens)
