@@ -174,10 +174,11 @@ def run(db: Any, bootstrap: str, cache_rows: int = CACHE_ROWS, topics: list[str]
         mark("catching_up")
         progress(force=True, phase="catching_up")
         applied += _fold_tail(replay, rows)
+        shadow.prepare()  # durable and self-contained before the lock: little left to do under it
         with WRITE_LOCK:  # live handlers wait: nothing lands between the last tail and the swap
             mark("locked")
-            applied += _fold_tail(replay, rows, min_polls=2)
-            counts = shadow.counts()
+            applied += _fold_tail(replay, rows, min_polls=3)
+            counts = dict(rows.counts)  # rows are counted as the fold creates them
             manifest = shadow.seal()
             db[STATE].update_one({"_id": JOB}, {"$set": {"phase": "swapping", "swap": manifest,
                                                          **progress.fields()}})
