@@ -13,22 +13,19 @@ from markupsafe import Markup
 from fangfei.auth.principal import Principal
 from fangfei.auth.roles import COMMUNITY_OFFICE, GRID_STAFF
 from fangfei.events.escalation import DISPOSALS, OUTCOMES
-from fangfei.vocab import CLUE_CATEGORIES, CLUE_SOURCES, INDUSTRY_SECTORS
+from fangfei import vocab
+from fangfei.vocab import (CASE_LEVELS, CASE_OUTCOMES, CLUE_CATEGORIES, CLUE_SOURCES, INDUSTRY_SECTORS,
+                          WORKFLOW_STATUSES)
 
 from .backend import Reply
 from .layout import cn_count, cn_duration, cn_time, notice, now_local_input, page, table
 from .names import NO_NAMES, Names
 
-# Labels of escalation's codes that its case listing carries without a label.
-CASE_STATUS = {"reported": "已上报", "triage": "三级网格处置中", "level2_review": "二级网格研判中",
-               "level1_review": "一级网格研判中", "district": "区处非办处置中", "joint_meeting": "联席会议研判中",
-               "disposal": "处置中", "closed": "已办结"}
-LEVELS = {3: "三级网格", 2: "二级网格", 1: "一级网格", 4: "区处非办"}
-DISPOSAL_LABELS = {"interview": "约谈", "rectification_order": "责令限期整改", "pledge": "签订承诺书",
-                   "administrative": "行政处置（宣传引导、行政强制）", "transfer_police": "移送公安",
-                   "joint_review": "会商研判并预警提示"}
-OUTCOME_LABELS = {"resolved": "职权范围内已化解", "unfounded": "经核查不属实", "rectified": "已整改到位",
-                  "transferred": "已移送公安", "disposed": "已处置完毕", "merged": "并案处理"}
+# Labels of escalation's codes that its case listing carries without a label (fangfei.vocab).
+CASE_STATUS = WORKFLOW_STATUSES
+LEVELS = CASE_LEVELS
+DISPOSAL_LABELS = vocab.DISPOSALS
+OUTCOME_LABELS = CASE_OUTCOMES
 TAGS = {"red": ("红", "tag-red"), "yellow": ("黄", "tag-yellow"), "green": ("绿", "tag-green")}
 # Case actions the console offers as forms: escalation's action → its URL segment.
 ACTION_SEGMENTS = {"register": "register", "escalate": "escalate", "bounce_back": "bounce-back",

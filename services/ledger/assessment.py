@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from fangfei.events import Event
+from fangfei.vocab import CASE_LEVELS, SLA_RULES
 
 from .tables import local_date, utc
 from .upserts import Upsert
@@ -57,17 +58,17 @@ def plan(event: Event) -> Upsert | None:
     if t == "case.escalated":
         metric = "escalated_late" if p["automatic"] else "escalated_on_time"
         return _fact(event, metric, p.get("by", ""), p["at"], case_id=p["case_id"],
-                     detail=f"{p['from_level']}→{p['to_level']}")
+                     detail=_levels(p))
     if t == "case.bounced_back":
         return _fact(event, "bounced_back", p.get("bounced_person_id", ""), p["at"], case_id=p["case_id"],
-                     detail=f"{p['from_level']}→{p['to_level']}")
+                     detail=_levels(p))
     if t == "case.deadline_extended":
         metric = "repeated_extension" if p["extension_no"] >= 2 else "extension"
-        return _fact(event, metric, p.get("by", ""), p["at"], case_id=p["case_id"], detail=p["extended_rule"])
+        return _fact(event, metric, p.get("by", ""), p["at"], case_id=p["case_id"], detail=_rule(p["extended_rule"]))
     if t == "sla.breached":
         case_id = p["subject_id"] if p["subject_kind"] == "case" else ""
         return _fact(event, "breach", p.get("responsible_person_id", ""), p["deadline"], case_id=case_id,
-                     detail=p["rule"])
+                     detail=_rule(p["rule"]))
     if t == "obligation.submitted":
         unit = p["unit_id"] if p["unit_id"] != event.street_id else ""
         return _fact(event, "obligation_on_time" if p["on_time"] else "obligation_late",
@@ -85,3 +86,14 @@ FEEDS = ("clue.reported", "case.registered", "case.escalated", "case.bounced_bac
 
 def ensure_indexes(db: Any) -> None:
     db[COLLECTION].create_index("street_id")
+
+
+def _rule(code: str) -> str:
+    """The 说明 column is read by people: the SLA rule's Chinese name, the code if it is a new one."""
+    return SLA_RULES.get(code, code)
+
+
+def _levels(p: dict[str, Any]) -> str:
+    def name(level: Any) -> str:
+        return CASE_LEVELS.get(int(level), str(level)) if str(level).isdigit() else str(level)
+    return f"{name(p['from_level'])}→{name(p['to_level'])}"

@@ -99,7 +99,9 @@ SCHEMA_LABELS: dict[tuple[str, str], str] = {
 # Coded choices people read by their labels in "须为以下之一", by field name.
 CHOICE_LABELS: dict[str, Mapping[str, str]] = {
     "category": vocab.CLUE_CATEGORIES, "source": vocab.CLUE_SOURCES, "sector": vocab.INDUSTRY_SECTORS,
-    "sectors": vocab.INDUSTRY_SECTORS,
+    "sectors": vocab.INDUSTRY_SECTORS, "outcome": vocab.CASE_OUTCOMES, "disposal": vocab.DISPOSALS,
+    "agency": vocab.AGENCIES, "agencies": vocab.AGENCIES, "departments": vocab.AGENCIES,
+    "lead_department": vocab.AGENCIES, "waiting_on": vocab.AGENCIES, "tag": vocab.RISK_TAGS,
 }
 SCHEMA_CHOICE_LABELS: dict[tuple[str, str], Mapping[str, str]] = {
     ("RegisterUnitRequest", "kind"): vocab.MEMBER_UNIT_KINDS,

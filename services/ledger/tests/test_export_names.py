@@ -28,6 +28,7 @@ from fangfei.clock import to_iso
 from fangfei.events import Event, new_event
 from fangfei.testing.auth import test_gate
 from fangfei.testing.stores import memory_store
+from fangfei.vocab import SLA_RULES
 from services.ledger.exports import csv_bytes, export_rows
 from services.ledger.ledgers import LEDGERS, apply_event
 from services.ledger.rebuild import rebuild
@@ -189,6 +190,16 @@ def test_the_assessment_facts_name_their_event_types_in_chinese(world) -> None:
     body = json.loads(call(world["svc"], "statistics", "/api/statistics/assessment-facts",
                            {"street_id": STREET}).get_data())
     assert {(r["event_type"], r["event_type_label"]) for r in body["rows"]} >= {("case.registered", "已登记")}
+
+
+def test_the_assessment_facts_explain_themselves_in_chinese(world) -> None:
+    rows = csv_rows(call(world["svc"], "export_statistics", "/api/statistics/assessment-facts/export",
+                         {"format": "csv", "street_id": STREET}))
+    details = {r["说明"] for r in rows if r["说明"]}
+    assert "4小时内登记录入" in details  # a breach of the registration deadline, by the rule's name
+    assert any("三级网格→二级网格" == d for d in details)  # an escalation, by the levels' names
+    assert not details & set(SLA_RULES), details  # no rule codes
+    assert not [d for d in details if "→" in d and d.replace("→", "").isdigit()], details  # no bare 3→2
 
 
 def test_a_street_the_roster_never_named_shows_the_placeholder(world) -> None:

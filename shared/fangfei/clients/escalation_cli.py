@@ -32,6 +32,7 @@ import urllib.parse
 import urllib.request
 from typing import Any, Callable
 
+from .. import vocab
 from . import output
 from .names import Lookup, no_lookup, roster_lookup, with_names
 
@@ -111,13 +112,10 @@ def _with_street(args: argparse.Namespace, body: dict[str, Any]) -> dict[str, An
 
 # -- what people read ------------------------------------------------------------------------------
 # Labels of escalation's codes that its listings carry without a label (as the console shows them).
-CASE_STATUS = {"reported": "已上报", "triage": "三级网格处置中", "level2_review": "二级网格研判中",
-               "level1_review": "一级网格研判中", "district": "区处非办处置中", "joint_meeting": "联席会议研判中",
-               "disposal": "处置中", "closed": "已办结"}
-LEVELS = {"3": "三级网格", "2": "二级网格", "1": "一级网格", "4": "区处非办"}
-OUTCOMES = {"resolved": "职权范围内已化解", "unfounded": "经核查不属实", "rectified": "已整改到位",
-            "transferred": "已移送公安", "disposed": "已处置完毕", "merged": "并案处理"}
-TAGS = {"red": "红", "yellow": "黄", "green": "绿"}
+CASE_STATUS = vocab.WORKFLOW_STATUSES
+LEVELS = {str(k): v for k, v in vocab.CASE_LEVELS.items()}
+OUTCOMES = vocab.CASE_OUTCOMES
+TAGS = vocab.RISK_TAGS
 
 CASE_FIELDS: list[output.Column] = [
     ("case_id", "案件编号"), (output.labelled("status", labels=CASE_STATUS), "状态"),
