@@ -244,6 +244,13 @@ class RosterView:
             view.apply(ev)
         return view
 
+    def street_name(self, street_id: str) -> str:
+        """What a routing note calls a street: its name, or its code marked as such when the roster has none."""
+        return self.streets.get(street_id, {}).get("name") or f"街道（编号 {street_id}）"
+
+    def community_name(self, community_id: str) -> str:
+        return self.communities.get(community_id, {}).get("name") or f"社区（编号 {community_id}）"
+
     def community_grid(self, community_id: str, level: int) -> Grid | None:
         found = sorted(
             (g for g in self.grids.values() if g.community_id == community_id and g.level == level),
@@ -261,12 +268,12 @@ class RosterView:
         start = self.grids.get(grid_id) if grid_id else None
         if start is None:
             if community_id not in self.communities:
-                notes.append(f"社区 {community_id} 不在名册中")
+                notes.append(f"社区（编号 {community_id}）不在名册中")
             start = self.community_grid(community_id, 3) or self.community_grid(community_id, 2)
             if start is None and community_id in self.communities:
-                notes.append(f"社区 {community_id} 未设网格")
+                notes.append(f"{self.community_name(community_id)}未设网格")
         if start is not None and start.street_id != street_id:
-            notes.append(f"网格 {start.grid_id} 属于街道 {start.street_id}，非 {street_id}")
+            notes.append(f"{start.name}属于{self.street_name(start.street_id)}，非{self.street_name(street_id)}")
         grid = start
         seen: set[str] = set()  # a parent loop (bad data) must end in the district, not hang
         while grid is not None and grid.grid_id not in seen:
@@ -281,7 +288,7 @@ class RosterView:
             chief = street.chief_at(at) if street else ""
             if street is not None and chief:
                 return Route(1, street.grid_id, chief, "；".join(notes))
-            notes.append(f"{street.name}（1级网格）网格长空缺" if street else f"街道 {street_id} 未设一级网格")
+            notes.append(f"{street.name}（1级网格）网格长空缺" if street else f"{self.street_name(street_id)}未设一级网格")
         notes.append("转区处非办")
         return Route(DISTRICT_LEVEL, "", "", "；".join(notes))
 
@@ -332,7 +339,7 @@ class RosterView:
         district office."""
         notes: list[str] = []
         if street_id not in self.streets:
-            notes.append(f"街道 {street_id} 不在名册中")
+            notes.append(f"街道（编号 {street_id}）不在名册中")
             notes.append("转区处非办")
             return SectorRoute(sector, "district_office", (), (), "；".join(notes))
         label = INDUSTRY_SECTORS.get(sector)
@@ -356,7 +363,7 @@ class RosterView:
             notes.append(f"转领导小组办公室（{unit.name}）" if unit else "转领导小组办公室")
             unit_ids = (group.office_unit_id,) if group.office_unit_id else ()
             return SectorRoute(sector, "leading_group_office", unit_ids, tuple(office), "；".join(notes))
-        notes.append("领导小组办公室无人在岗" if group is not None else f"街道 {street_id} 未设领导小组")
+        notes.append("领导小组办公室无人在岗" if group is not None else f"{self.street_name(street_id)}未设领导小组")
         notes.append("转区处非办")
         return SectorRoute(sector, "district_office", (), (), "；".join(notes))
 

@@ -73,7 +73,7 @@ def test_unknown_community_goes_to_the_district_office_with_a_note(store: Servic
     [case] = opened(store)
     assert case.payload["level"] == 4
     assert case.payload["assignee_person_id"] == ""
-    assert "社区 nowhere 不在名册中" in case.payload["routing_note"]
+    assert "社区（编号 nowhere）不在名册中" in case.payload["routing_note"]
     assert "转区处非办" in case.payload["routing_note"]
 
 
@@ -83,7 +83,7 @@ def test_unknown_community_goes_to_the_street_chief_when_the_street_has_one(stor
 
     [case] = opened(store)
     assert (case.payload["level"], case.payload["assignee_person_id"]) == (1, "p-li01")
-    assert "社区 nowhere 不在名册中" in case.payload["routing_note"]
+    assert "社区（编号 nowhere）不在名册中" in case.payload["routing_note"]
 
 
 def test_clue_found_late_in_the_evening_is_due_after_midnight(store: ServiceStore) -> None:

@@ -79,14 +79,14 @@ def test_a_vacant_level_3_grid_goes_to_level_2_and_says_why() -> None:
 def test_an_unknown_community_goes_to_the_street_chief_with_a_note() -> None:
     route = RosterView.from_events(staffed()).route(STREET, "nowhere", LATER)
     assert (route.level, route.grid_id, route.person_id) == (1, "longgang-l1", "chief-l1")
-    assert route.note == "社区 nowhere 不在名册中"
+    assert route.note == "社区（编号 nowhere）不在名册中"
 
 
 def test_an_unknown_community_of_a_street_without_chief_goes_to_the_district() -> None:
     events = structure() + [chief("magang-l2", "chief-l2"), chief("magang-l3-01", "chief-l3")]
     route = RosterView.from_events(events).route(STREET, "nowhere", LATER)
     assert (route.level, route.grid_id, route.person_id) == (DISTRICT_LEVEL, "", "")
-    assert route.note.startswith("社区 nowhere 不在名册中") and route.note.endswith("转区处非办")
+    assert route.note.startswith("社区（编号 nowhere）不在名册中") and route.note.endswith("转区处非办")
 
 
 def test_when_every_level_is_vacant_the_district_office_handles_it() -> None:
@@ -166,3 +166,18 @@ def test_every_level_of_the_grid_is_reached_when_those_below_are_vacant(level: i
     expected = {3: "chief-l3", 2: "chief-l2", 1: "chief-l1", DISTRICT_LEVEL: ""}[level]
     assert (route.level, route.person_id) == (level, expected)
     assert route.note.count("网格长空缺") == len(below)
+
+
+def test_notes_name_the_grid_and_streets_a_mismatch_involves() -> None:
+    """A clue filed under the wrong street: the note is read by people, so it names the grid and both
+    streets (a street the roster never registered is called by its code, marked as such)."""
+    events = staffed() + [new_event("roster.street_registered", "test-2", "pingshan",
+                                    {"street_id": "pingshan", "name": "坪山街道"}, actor="test", occurred_at=T0)]
+    view = RosterView.from_events(events)
+    assert view.route("pingshan", "magang", LATER).note == "马岗社区第01网格属于龙岗街道，非坪山街道"
+    assert view.route("kengzi", "magang", LATER).note == "马岗社区第01网格属于龙岗街道，非街道（编号 kengzi）"
+
+
+def test_a_community_without_grids_is_named_in_the_note() -> None:
+    events = staffed() + [ev("roster.community_registered", community_id="huadu", name="华都社区", kind="community")]
+    assert RosterView.from_events(events).route(STREET, "huadu", LATER).note == "华都社区未设网格"

@@ -138,7 +138,7 @@ def test_an_office_without_a_director_falls_back_to_its_units_contacts() -> None
 def test_a_street_without_a_leading_group_sends_it_to_the_district() -> None:
     route = RosterView.from_events(street()).route_sector(STREET, "consulting", NOW)
     assert (route.target, route.unit_ids, route.person_ids) == ("district_office", (), ())
-    assert route.note == "行业「咨询服务」未指定负责的成员单位；街道 longgang 未设领导小组；转区处非办"
+    assert route.note == "行业「咨询服务」未指定负责的成员单位；龙岗街道未设领导小组；转区处非办"
 
 
 def test_an_unstaffed_office_sends_it_to_the_district() -> None:
@@ -156,7 +156,7 @@ def test_an_unknown_sector_or_street_is_explicit() -> None:
     unknown = view.route_sector(STREET, "lottery", NOW)
     assert (unknown.target, unknown.note) == ("leading_group_office", "行业 lottery 不在行业目录中；转领导小组办公室（公共服务办）")
     nowhere = view.route_sector("nowhere", "elderly_care", NOW)
-    assert (nowhere.target, nowhere.note) == ("district_office", "街道 nowhere 不在名册中；转区处非办")
+    assert (nowhere.target, nowhere.note) == ("district_office", "街道（编号 nowhere）不在名册中；转区处非办")
 
 
 def test_a_unit_of_another_street_never_answers() -> None:
