@@ -101,10 +101,14 @@ def _instants() -> st.SearchStrategy[str]:
             return value.isoformat(timespec="seconds")
         if how == 3:
             return value.isoformat().replace("T", " ")
-        return value.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        if how == 4:
+            return value.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        if how == 5:
+            return value.isoformat(timespec="microseconds")  # ".000000", which isoformat() leaves out
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "-00:00")
 
     moments = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.sampled_from(ZONES))
-    return st.tuples(moments, st.integers(0, 4)).map(spell)
+    return st.tuples(moments, st.integers(0, 6)).map(spell)
 
 
 def _text(lo: int, hi: int | None) -> st.SearchStrategy[str]:
