@@ -379,11 +379,13 @@ def rebuild_limit(reb: dict[str, Any], s: dict[str, Any], short: bool = False) -
 
 def during_verdict(dr: dict[str, Any]) -> str:
     """Whether the p99 during rebuilds differs from idle by more than the runs' own spread."""
-    a, b = dr.get("per_run_p99_ms") or [], dr.get("idle_per_run_p99_ms") or []
+    a, b = (dr.get("ledger_row") or {}).get("per_run_p99_ms") or [], dr.get("idle_per_run_p99_ms") or []
     ratio_ = dr.get("ratio_p99")
     if not a or not b or ratio_ is None:
         return "not measured"
     within = "within" if ratio_ <= 2 else "beyond"
+    if min(len(a), len(b)) < 2:
+        return f"{within} 2× of idle (one run each: no spread to compare the difference with)"
     if beyond_spread(a, b):
         return f"{within} 2× of idle; the difference is larger than the spread of the runs"
     return f"{within} 2× of idle; no difference beyond the spread of the runs ({n(min(a + b))}–{n(max(a + b))} ms p99)"
@@ -393,7 +395,7 @@ def beyond_spread(a: list[float], b: list[float]) -> bool:
     """True when the two sets of per-run values do not overlap: a difference the runs' own
     spread cannot explain. Anything less is reported as no difference."""
     a, b = [x for x in a if x is not None], [x for x in b if x is not None]
-    if not a or not b:
+    if len(a) < 2 or len(b) < 2:  # one run has no spread: no claim either way
         return False
     return min(a) > max(b) or min(b) > max(a)
 

@@ -108,7 +108,7 @@ def test_a_difference_within_the_runs_spread_is_reported_as_none() -> None:
 
     assert not beyond_spread([60.0, 75.0, 66.0], [70.0, 58.0, 64.0])  # overlapping runs: noise
     assert beyond_spread([120.0, 130.0], [60.0, 70.0])
-    dr = {"per_run_p99_ms": [66.0, 80.0], "idle_per_run_p99_ms": [63.0, 71.0], "ratio_p99": 1.1}
+    dr = {"ledger_row": {"per_run_p99_ms": [66.0, 80.0]}, "idle_per_run_p99_ms": [63.0, 71.0], "ratio_p99": 1.1}
     assert "no difference beyond the spread of the runs" in during_verdict(dr)
-    dr = {"per_run_p99_ms": [300.0, 320.0], "idle_per_run_p99_ms": [63.0, 71.0], "ratio_p99": 4.6}
+    dr = {"ledger_row": {"per_run_p99_ms": [300.0, 320.0]}, "idle_per_run_p99_ms": [63.0, 71.0], "ratio_p99": 4.6}
     assert during_verdict(dr).startswith("beyond 2× of idle; the difference is larger than the spread")

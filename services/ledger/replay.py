@@ -14,7 +14,7 @@ timeout**, the time the reader may go without receiving a record while it is not
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -50,11 +50,38 @@ class TopicReplay:
         for topic in topics if topics is not None else [events_topic(source) for source in sources]:
             self.tps += [TopicPartition(topic, p) for p in sorted(partitions_of(self.consumer, topic))]
         self.idle_timeout_s = idle_timeout_s
+        self.last_fetch_sent = 0.0  # monotonic send time of the newest fetch whose response arrived
+        self._watch_fetches()
         self.read = 0
         self.undecodable = 0
         if self.tps:
             self.consumer.assign(self.tps)
             self.consumer.seek_to_beginning(*self.tps)
+
+    def _watch_fetches(self) -> None:
+        """Learn when each fetch response's request was sent (kafka-python records its latency on
+        a sensor; send time = now - latency). `events(fresh_after=t)` then knows for certain that
+        the high-water marks it ends on were reported by a request sent after `t`. Without the
+        sensor (metrics disabled, another client version) it falls back to polling a few times."""
+        sensors = getattr(getattr(self.consumer, "_fetcher", None), "_sensors", None)
+        sensor = getattr(sensors, "fetch_latency", None)
+        if sensor is None:
+            self.last_fetch_sent = None  # type: ignore[assignment]
+            return
+        replay = self
+
+        class Watched:
+            def record(self, value: float = 1.0, time_ms: Any = None) -> None:
+                replay.last_fetch_sent = max(replay.last_fetch_sent, time.monotonic() - value / 1000.0)
+                sensor.record(value, time_ms)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(sensor, name)
+
+        try:
+            sensors.fetch_latency = Watched()
+        except (AttributeError, TypeError):
+            self.last_fetch_sent = None  # type: ignore[assignment]
 
     def total(self) -> int | None:
         """Sum of the high-water marks seen so far (None until every partition reported one)."""
@@ -67,15 +94,21 @@ class TopicReplay:
             self.consumer.position(tp, timeout_ms=5000) >= m for tp, m in zip(self.tps, marks)  # type: ignore[operator]
         )
 
-    def events(self, min_polls: int = 1) -> Iterator[Event]:
-        """Events from the current positions to the end; topics are read in `SOURCES` order."""
+    def events(self, min_polls: int = 1, fresh_after: float | None = None) -> Iterator[Event]:
+        """Events from the current positions to the end. With `fresh_after` (a time.monotonic()
+        instant), the end is only trusted once a fetch sent after that instant has answered: what
+        was on the topics at that instant is then all read (a rebuild's last tail, under the lock)."""
         if not self.tps:
             return
+        if fresh_after is not None and self.last_fetch_sent is None:
+            min_polls = max(min_polls, 3)  # no sensor: a few fetch round trips instead
+            fresh_after = None
         decode = _decode
         idle_since = time.monotonic()
         polls = 0
         while True:
-            batches = self.consumer.poll(timeout_ms=50, max_records=POLL_RECORDS)
+            batches = self.consumer.poll(timeout_ms=20 if fresh_after is not None else 50,
+                                         max_records=POLL_RECORDS)
             polls += 1
             if batches:
                 idle_since = time.monotonic()
@@ -88,7 +121,8 @@ class TopicReplay:
                         yield decode(record.value)
                     except EventError:
                         self.undecodable += 1  # the live consumer parked it too: skip alike
-            if polls >= min_polls and not batches and self._at_end():
+            fresh = fresh_after is None or self.last_fetch_sent > fresh_after
+            if polls >= min_polls and fresh and not batches and self._at_end():
                 return
             if time.monotonic() - idle_since > self.idle_timeout_s:
                 raise TimeoutError(f"no record from the source topics for {self.idle_timeout_s:.0f}s "

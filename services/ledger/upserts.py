@@ -69,7 +69,7 @@ class Upsert:
                 seen.add(name)
             if len(_CHECKED) < 10_000:
                 _CHECKED.add(names)
-        if None in self.max.values():
+        if self.max and None in self.max.values():
             name = next(n for n, v in self.max.items() if v is None)
             raise ValueError(f"$max of {name!r} needs a value")
 

@@ -230,7 +230,9 @@ def swap(live: Any, manifest: Mapping[str, Any], after_each: Callable[[str], Non
             if not source.exists():
                 continue  # moved already, before a crash
             current = store._collections.pop(name, None)
-            if current is not None:
+            if current is not None and current._connection is not None:
+                # closing folds its WAL into the old file, which is replaced next: no need to sync it
+                current._connection.execute("PRAGMA synchronous=OFF")
                 current.close()  # checkpoints and removes its -wal
             target = live_dir / name
             for side in ("-wal", "-shm"):  # a killed process's sidecars belong to the old file
