@@ -44,7 +44,7 @@ Field translation (marshmallow → msgspec Struct field, plus the generated chec
 Regex checks run in Python, not as msgspec `pattern`s: msgspec calls the pattern per value for
 about 0.35 µs, a plain `match` costs a third of that and a set lookup of an id already seen
 (stream ids, community ids, people, types) less again. The remembered sets are bounded (cleared at
-`MEMO_LIMIT` entries) and hold only values that passed, so they change speed, never a verdict.
+`MEMO_LIMIT` entries, one per distinct pattern) and hold only values that passed, so they change speed, never a verdict.
 `isoformat()` costs ~0.7 µs; a text that is already in its form (all that producers write) is
 recognised by a regex and kept, after `fromisoformat` has accepted it.
 """
@@ -74,7 +74,8 @@ __all__ = [
     "MEMO_LIMIT",
 ]
 
-MEMO_LIMIT = 200_000  # entries per remembered set of identifiers before it is cleared
+MEMO_LIMIT = 100_000  # entries per remembered set of identifiers before it is cleared (~10 MB)
+_MEMOS: dict[tuple[Any, int], set[str]] = {}  # (regex pattern, flags) → values that matched it
 
 
 class Unsupported(Exception):
@@ -206,7 +207,7 @@ def _field_type(field: fields.Field, where: str) -> tuple[Any, _Op | None]:
         rx = vs.get(validate.Regexp)
         op = None
         if rx is not None:
-            op = _Op("rx", rx.regex.match)  # the validator's own compiled pattern and flags
+            op = _Op("rx", rx.regex)  # the validator's own compiled pattern and flags
         return _annotated(str, _length_meta(vs.get(validate.Length))), op
     if cls is fields.Integer:
         if field.as_string:
@@ -266,7 +267,7 @@ def _field_type(field: fields.Field, where: str) -> tuple[Any, _Op | None]:
 def _default_passes(op: _Op, value: Any) -> bool:
     """A default is never validated by marshmallow; the checker may only see it if it passes unchanged."""
     if op.kind == "rx":
-        return isinstance(value, str) and op.arg(value) is not None
+        return isinstance(value, str) and op.arg.match(value) is not None
     if op.kind == "list":
         return value == []
     if op.kind == "none":
@@ -280,7 +281,9 @@ def _emit(op: _Op, var: str, put: Callable[[str], str] | None, env: dict[str, An
     if op.kind == "none":
         return [f"{pad}if {var} is not None:", *_emit(op.inner, var, put, env, depth, pad + "    ")]  # type: ignore[arg-type]
     if op.kind == "rx":
-        env[f"M{n}"], env[f"S{n}"] = op.arg, set()
+        # one remembered set per (pattern, flags), shared by every field validated by it: the
+        # verdict is the same, memory is bounded per pattern, and ids seen in one type hit in others
+        env[f"M{n}"], env[f"S{n}"] = op.arg.match, _MEMOS.setdefault((op.arg.pattern, op.arg.flags), set())
         return [f"{pad}if {var} not in S{n}:",
                 f"{pad}    if M{n}({var}) is None: raise ValueError('pattern')",
                 f"{pad}    if len(S{n}) >= LIMIT: S{n}.clear()",
