@@ -14,7 +14,6 @@ fallback) must never accept what marshmallow refuses, and must take every valid 
 from __future__ import annotations
 
 import json
-import string
 import time
 import uuid
 from datetime import date, datetime, timedelta, timezone

@@ -251,7 +251,8 @@ def _field_type(field: fields.Field, where: str) -> tuple[Any, _Op | None]:
         if inner.allow_none:
             raise Unsupported(f"{where}: list of optional items")
         tp, op = _field_type(inner, where + "[]")
-        return _annotated(list[tp], _length_meta(vs.get(validate.Length))), (_Op("list", inner=op) if op else None)  # type: ignore[valid-type]
+        list_tp = _annotated(list[tp], _length_meta(vs.get(validate.Length)))  # type: ignore[valid-type]
+        return list_tp, (_Op("list", inner=op) if op else None)
     if cls is fields.Nested:
         _split_validators(field, (), where)
         if field.only or field.exclude or field.unknown is not None or field.many:
