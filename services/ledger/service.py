@@ -70,11 +70,15 @@ class RebuildRunner(DependencyProvider):
 
     def _run(self) -> None:
         try:
-            rebuild_job.run(self.handle.db, self.bootstrap)
-        except Exception as exc:  # broker unreachable…: say so; a new request starts over
-            log.exception("rebuild failed")
-            self.handle.db[rebuild_job.STATE].update_one(
-                {"_id": rebuild_job.JOB}, {"$set": {"state": "failed", "error": type(exc).__name__}})
+            while True:  # a request that came in as the last run finished was not kicked: run it too
+                try:
+                    rebuild_job.run(self.handle.db, self.bootstrap)
+                except Exception as exc:  # broker unreachable…: say so; a new request starts over
+                    log.exception("rebuild failed")
+                    self.handle.db[rebuild_job.STATE].update_one(
+                        {"_id": rebuild_job.JOB}, {"$set": {"state": "failed", "error": type(exc).__name__}})
+                if not rebuild_job.pending(self.handle.db):
+                    break
         finally:
             self.busy = False
 
