@@ -41,7 +41,7 @@ DENIED = {
 }
 # Every label in use, what its values are and what bounds them (docs/metrics.md lists these).
 ALLOWED = {
-    "service": ("intake · roster · escalation · ledger · notification", "the five services"),
+    "service": ("intake · roster · escalation · ledger · notification · console", "the five services and the web console"),
     "type": ("an event type, e.g. `clue.reported`", "the event catalogue (fangfei.events registry)"),
     "topic": ("`<service>.events`", "one topic per producing service"),
     "partition": ("`0`…`N-1`", "FANGFEI_TOPIC_PARTITIONS (4 in compose)"),
