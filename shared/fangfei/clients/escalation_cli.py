@@ -199,17 +199,6 @@ def _show_campaigns(answer: dict[str, Any]) -> None:
                  caption=output.TZ_NOTE)
 
 
-def _error_lines(error: dict[str, Any]) -> list[str]:
-    """The lines under an error's message: each bad field's messages, which carry the field's label
-    already (`发现时间：不是有效的时间…`), when the service lists `fields` (a validation error);
-    otherwise each entry of `details` as `key：value`."""
-    listed = error.get("fields")
-    if isinstance(listed, list):
-        return [str(m) for f in listed if isinstance(f, dict) for m in f.get("messages") or []]
-    details = error.get("details")
-    return [f"{key}：{output.cell(value)}" for key, value in (details if isinstance(details, dict) else {}).items()]
-
-
 def _run(args: argparse.Namespace, method: str, url: str, body: Any = None,
          show: Callable[[Any], None] | None = None) -> int:
     transport: Transport = getattr(args, "transport", None) or http_transport
@@ -221,7 +210,7 @@ def _run(args: argparse.Namespace, method: str, url: str, body: Any = None,
             output.print_json(answer, stream=sys.stderr)
         else:
             error = answer.get("error") if isinstance(answer, dict) else None
-            for line in _error_lines(error if isinstance(error, dict) else {}):
+            for line in output.error_lines(error if isinstance(error, dict) else {}):
                 print(f"  {line}", file=sys.stderr)
         return 1
     if getattr(args, "json", False) or show is None:

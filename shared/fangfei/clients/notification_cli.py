@@ -54,16 +54,6 @@ def _call(args: argparse.Namespace, method: str, path: str, body: Any = None,
             return exc.code, {"error": {"message": text[:200]}}
 
 
-def _error_lines(error: dict[str, Any]) -> list[str]:
-    """Each bad field's messages (they carry its label) when the error lists `fields`, else
-    `details` as `key：value`."""
-    listed = error.get("fields")
-    if isinstance(listed, list):
-        return [str(m) for f in listed if isinstance(f, dict) for m in f.get("messages") or []]
-    details = error.get("details")
-    return [f"{key}：{output.cell(value)}" for key, value in (details if isinstance(details, dict) else {}).items()]
-
-
 def _run(args: argparse.Namespace) -> int:
     try:
         if args.notification_command == "subscribe":
@@ -92,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.json:
             output.print_json(answer, stream=sys.stderr)
         else:
-            for line in _error_lines(error if isinstance(error, dict) else {}):
+            for line in output.error_lines(error if isinstance(error, dict) else {}):
                 print(f"  {line}", file=sys.stderr)
         return 2 if status >= 500 else 1
     if args.json:

@@ -246,3 +246,21 @@ class Meter:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+def field_messages(error: Mapping[str, Any]) -> list[str] | None:
+    """Each bad field's messages of a validation error (they carry the field's label already:
+    `发现时间：不是有效的时间…`), or None when the error lists no `fields`."""
+    listed = error.get("fields")
+    if not isinstance(listed, list):
+        return None
+    return [str(m) for f in listed if isinstance(f, dict) for m in f.get("messages") or []]
+
+
+def error_lines(error: Mapping[str, Any]) -> list[str]:
+    """The lines under an error's message: its fields' messages, else each `details` entry as `key：value`."""
+    listed = field_messages(error)
+    if listed is not None:
+        return listed
+    details = error.get("details")
+    return [f"{key}：{cell(value)}" for key, value in (details if isinstance(details, dict) else {}).items()]

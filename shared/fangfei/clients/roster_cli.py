@@ -126,10 +126,9 @@ def _refusal(status: int, text: str) -> Refused:
         error = json.loads(text)["error"]
     except (ValueError, KeyError, TypeError):
         return Refused(status, text[:200] or f"HTTP {status}", [])
-    listed = error.get("fields")
-    if isinstance(listed, list):  # a validation error: each bad field's messages carry its label already
-        reasons = [str(m) for f in listed if isinstance(f, dict) for m in f.get("messages") or []]
-        return Refused(status, error.get("message", f"HTTP {status}"), reasons)
+    listed = output.field_messages(error)
+    if listed is not None:  # a validation error: each bad field's messages carry its label already
+        return Refused(status, error.get("message", f"HTTP {status}"), listed)
     details = error.get("details") or {}
     reasons = [f"{r.get('sheet', '')}第 {r['row']} 行：{r['reason']}" for r in details.get("rows", [])]
     reasons += list(details.get("reasons", []))
