@@ -290,6 +290,7 @@ def test_a_case_list_names_communities_and_people_from_the_roster(capsys) -> Non
     row = next(line for line in out.splitlines() if "c1" in line)
     assert [c.strip() for c in row.split("│")[1:-1]] == [
         "c1", "马岗社区", "已上报", "三级网格", "网格长丙01", "2026-03-16 09:00", "2026-03-16 13:00", "否", "黄", "否"]
+    assert "案件（龙岗街道，共 1 条）" in out and "longgang" not in out  # the street by its name, in the title too
     code, out, _ = run_escalation(capsys, listing, "case", "list", "--json", names=lambda street: Names.from_tree(TREE))
     assert json.loads(out) == listing  # names are for people; the JSON stays the service's
 

@@ -145,7 +145,7 @@ def _show_case(case: dict[str, Any]) -> None:
 def _list(key: str, columns: list[output.Column], title: str) -> Callable[[Any], None]:
     def show(answer: dict[str, Any]) -> None:
         rows = answer.get(key, [])
-        output.table(rows, columns, title=f"{title}（{answer.get('street_id', '')}，共 {answer.get('total', len(rows))} 条）",
+        output.table(rows, columns, title=f"{title}（{answer.get('street_name') or answer.get('street_id', '')}，共 {answer.get('total', len(rows))} 条）",
                      caption=output.TZ_NOTE)
 
     return show
@@ -195,7 +195,7 @@ def _show_assessment(answer: dict[str, Any]) -> None:
 
 
 def _show_campaigns(answer: dict[str, Any]) -> None:
-    output.table(answer.get("campaigns", []), CAMPAIGN_COLUMNS, title=f"专项行动（{answer.get('street_id', '')}）",
+    output.table(answer.get("campaigns", []), CAMPAIGN_COLUMNS, title=f"专项行动（{answer.get('street_name') or answer.get('street_id', '')}）",
                  caption=output.TZ_NOTE)
 
 

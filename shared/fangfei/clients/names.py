@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Mapping
 ROSTER_URL = "http://127.0.0.1:8102"
 # key in a row → key of the name it gets
 NAME_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
-    "community_id": (("community",), "community_name"),
+    "street_id": (("street",), "street_name"), "community_id": (("community",), "community_name"),
     "unit_id": (("unit", "community", "street"), "unit_name"),  # a report's unit: a community or the street
     "grid_id": (("grid",), "grid_name"), "current_grid_id": (("grid",), "current_grid_name"),
     "assignee_person_id": (("person",), "assignee_name"), "responsible_person_id": (("person",), "responsible_name"),
