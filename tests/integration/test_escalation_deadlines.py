@@ -24,6 +24,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from fangfei.devstack.stack import Stack
 from fangfei.events import Event, decode_event, encode_event, new_event
@@ -122,12 +123,30 @@ def restart(stack: Stack, jump: timedelta = timedelta(0)) -> None:
     wait_until(lambda: (stack.health("escalation") or {}).get("clock"), 60, "escalation answering again")
 
 
+def roster_events_consumed(stack: Stack) -> float:
+    """How many roster.events messages escalation's consumer has handled (its /metrics)."""
+    status, text = call("GET", stack.services["escalation"].url + "/metrics", timeout=30)
+    if status != 200:
+        return 0.0
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "fangfei_consumer_messages_total" and sample.labels.get("topic") == "roster.events":
+                total += sample.value
+    return total
+
+
 def relay_drained(stack: Stack) -> bool:
     relay = (stack.health("escalation") or {}).get("relay") or {}
     return relay.get("backlog") == 0 and relay.get("cluster_id") == stack.broker.cluster_id
 
 def test_each_deadline_breaches_exactly_once_across_sigkill_and_restart(stack: Stack) -> None:
-    publish(stack, "roster.events", roster())
+    grid = roster()
+    publish(stack, "roster.events", grid)
+    # the clues must find the grid: a case opened before escalation's roster copy has it is routed
+    # to the district and rerouted later, which is another test (the consumer reads both topics
+    # in parallel, so publishing first is not enough)
+    wait_until(lambda: roster_events_consumed(stack) >= len(grid), 90, "escalation's roster copy complete")
     # the registration deadlines fall due 4 s to ~10 s from escalation's now, one every 0.3 s
     now = escalation_now(stack)
     assert now - SIM_START < timedelta(minutes=10), "escalation runs in simulated time from its start"
