@@ -859,6 +859,33 @@ def test_the_runbook_covers_what_an_operator_does() -> None:
                                       ((tuple(a[:2]), a) for a in OPERATIONS_COMMANDS)), wanted
 
 
+def test_restoring_one_database_rewinds_its_consumer_group() -> None:
+    """A consumer commits its offsets to Kafka (group fangfei.<service>), not to its database: a
+    database restored to an older point while Kafka keeps the group's offsets would never see the
+    events written since the dump again, and would park the next ones as version gaps."""
+    from fangfei.config import Settings
+
+    text = (ROOT / "docs/operations.md").read_text(encoding="utf-8")
+    blocks = [b.replace("\\\n", " ") for b in re.findall(r"```sh\n(.*?)```", text, flags=re.S)]
+    restores = [b for b in blocks if "mongorestore" in b and "--nsInclude" in b]
+    assert restores, "docs/operations.md shows no single-database restore (mongorestore --nsInclude)"
+    for block in restores:
+        services = set(re.findall(r"--nsInclude\s+'?fangfei_(\w+)\.\*", block))
+        assert services, f"cannot tell which database this restore is for:\n{block}"
+        for service in services:
+            group = Settings(service=service).group_id
+            rewind = re.search(rf"kafka-consumer-groups\.sh .*--group {re.escape(group)} .*--reset-offsets "
+                               r".*--to-earliest .*--execute", block)
+            assert rewind, f"restoring fangfei_{service} alone must rewind its consumer group {group}"
+            lines = block.splitlines()
+            at = {word: next(i for i, line in enumerate(lines) if word in line)
+                  for word in ("mongorestore", "--reset-offsets")}
+            assert at["mongorestore"] < at["--reset-offsets"], "rewind the group after the restore"
+            stopped = [line for line in lines[:at["mongorestore"]]
+                       if re.search(rf"docker compose stop .*\b{service}\b", line)]
+            assert stopped, f"stop {service} before restoring its database (a group with members cannot be rewound)"
+
+
 @pytest.mark.parametrize("argv", OPERATIONS_COMMANDS, ids=" ".join)
 def test_every_fangfei_command_in_the_runbook_parses(argv: list[str]) -> None:
     from fangfei import cli
