@@ -26,7 +26,7 @@ from fangfei.clock import SHANGHAI
 from fangfei.dependencies import PerProcess, on_roster_events
 from fangfei.events import Event
 from fangfei.events.fields import ID_PATTERN
-from fangfei.http import HttpError, NotFound, access_of, api, json_response, load, read_json
+from fangfei.http import HttpError, NotFound, access_of, api, json_response, load, read_json, validation_error
 from fangfei.risk import default_indicators, screen
 from fangfei.roster_view import RosterReplica
 from fangfei.service_base import PlatformService
@@ -242,7 +242,7 @@ class EscalationService(PlatformService):
         q["street_id"] = scoping.read_street(access, q["street_id"], required=True)
         q["unit_id"] = access.list_community(q.get("unit_id") or "")
         if q["end"] < q["start"] or (q["end"] - q["start"]).days > 366:
-            raise HttpError(400, "validation_failed", "查询区间须为1年以内，且结束日期不早于开始日期")
+            raise validation_error({"to": ["须不早于开始日期，且与开始日期相隔不超过 1 年"]}, schemas.ObligationQuery())
         start = datetime.combine(q["start"], time(0), tzinfo=SHANGHAI) - timedelta(seconds=1)
         end = datetime.combine(q["end"], time(23, 59, 59), tzinfo=SHANGHAI)
         rows = handlers.list_obligations(self._deps(), q["street_id"], start, end, q.get("unit_id") or None, q["kind"])
@@ -325,7 +325,7 @@ class EscalationService(PlatformService):
         try:
             code = handlers.validate_credit_code(body["credit_code"])
         except InvalidCommand as exc:
-            raise HttpError(400, "validation_failed", "输入校验未通过", {"credit_code": [exc.message]}) from exc
+            raise validation_error({"credit_code": [exc.message]}, schemas.EnterpriseRequest()) from exc
         ent = handlers.record_enterprise(self._deps(), street, code, source="manual", name=body.get("name", ""),
                                          address=body.get("address", ""), movement=body["movement"], by=access.actor)
         return json_response(ent.as_dict(self._now()), 201)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Mapping
 
 from fangfei.clock import Clock, to_iso
@@ -15,10 +15,9 @@ from fangfei.eventstore.provider import ServiceStore
 from fangfei.eventstore.store import ConcurrencyConflict
 from fangfei.events import Event, new_event
 
+from .schemas import FUTURE_TOLERANCE, NOT_IN_FUTURE
 from .vault import OpenedIdentity, ReporterVault, VaultEntry, VaultUnavailable
 
-# A clue "found" further in the future than this is a typing error, not clock skew.
-FUTURE_TOLERANCE = timedelta(minutes=5)
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1d2b8e-3c1a-4f6e-9a57-2b4f0d9c7e11")
 REPORTER_NAMESPACE = uuid.UUID("3a7c1f0e-95d2-4b8e-8f61-0c2d4e6a9b13")
 AUDIT_APPEND_ATTEMPTS = 5
@@ -71,7 +70,7 @@ def report_clue(
     than recorded without its reporter."""
     found_at: datetime = command["found_at"]
     if found_at > clock.now() + FUTURE_TOLERANCE:
-        raise ClueRejected("found_at", "发现时间不能晚于当前时间")
+        raise ClueRejected("found_at", NOT_IN_FUTURE)
     clue_id = new_clue_id(street_id, actor, idempotency_key)
     payload = {k: v for k, v in command.items() if k != "reporter"}
     identity = command.get("reporter")

@@ -7,6 +7,7 @@ never from the body, and no field sets a status (S3, mass assignment)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -15,6 +16,10 @@ from fangfei.auth.formats import CreditCode, Phone, ResidentId
 from fangfei.events.fields import code, ident, instant, text
 from fangfei.events.intake import RECORD_TYPES
 from fangfei.vocab import CLUE_CATEGORIES, CLUE_SOURCES
+
+# A clue "found" further in the future than this is a typing error, not clock skew.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+NOT_IN_FUTURE = "不能晚于当前时间"
 
 
 class ReporterIdentityRequest(Schema):
@@ -54,11 +59,26 @@ class ReportClueRequest(Schema):
     found_at = instant()
     reporter = fields.Nested(ReporterIdentityRequest)
 
+    def __init__(self, *args: Any, now: datetime | None = None, **kwargs: Any) -> None:
+        """`now`: the service's clock. Given it, a discovery time in the future is refused together
+        with every other bad field, not on a second try once those are fixed (the handler checks
+        it again for callers that load without it)."""
+        super().__init__(*args, **kwargs)
+        self.now = now
+
     @validates_schema(skip_on_field_errors=False)  # reported with the other fields' errors, all at once
     def _strip(self, data: dict, **kwargs: object) -> None:
         blank = {key: ["不能为空白"] for key in ("title", "description") if key in data and not str(data[key]).strip()}
         if blank:
             raise ValidationError(blank)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _not_in_future(self, data: dict, **kwargs: object) -> None:
+        found = data.get("found_at")
+        if self.now is None or not isinstance(found, datetime):  # no clock given, or the time itself is bad
+            return
+        if found > self.now + FUTURE_TOLERANCE:
+            raise ValidationError(NOT_IN_FUTURE, "found_at")
 
 
 class ReasonRequest(Schema):

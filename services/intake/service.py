@@ -17,7 +17,7 @@ from fangfei.auth.policy import Scope
 from fangfei.clock import SystemClock
 from fangfei.events.fields import ID_PATTERN
 from fangfei.events.intake import ERASURE_REASONS, IDENTITY_READ_REASONS
-from fangfei.http import HttpError, NotFound, access_of, api, json_response, load, read_json
+from fangfei.http import HttpError, NotFound, access_of, api, json_response, load, read_json, validation_error
 from fangfei.service_base import PlatformService
 
 from . import handlers
@@ -45,7 +45,7 @@ class IntakeService(PlatformService):
         access = access_of(request)
         street = access.write_street()
         body = read_json(request, self.store.settings.max_body_bytes)
-        command = load(ReportClueRequest(), body)
+        command = load(ReportClueRequest(now=self.clock.now()), body)
         access.check_community(command["community_id"])
         key = request.headers.get("Idempotency-Key") or None
         if key is not None and not (1 <= len(key) <= 128):
@@ -53,7 +53,7 @@ class IntakeService(PlatformService):
         try:
             accepted = handlers.report_clue(self.store, self.vault, self.clock, command, street, access.actor, key)
         except handlers.ClueRejected as exc:
-            raise HttpError(400, "validation_failed", "输入校验未通过", {exc.field: [str(exc)]}) from exc
+            raise validation_error({exc.field: [str(exc)]}, ReportClueRequest()) from exc
         except VaultUnavailable as exc:
             raise HttpError(503, "vault_unavailable", "举报人身份库暂不可用，请稍后重试或匿名上报") from exc
         body_out = {

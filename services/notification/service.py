@@ -24,7 +24,7 @@ from fangfei.dependencies import PerProcess, on_roster_events
 from fangfei.eventstore.provider import StoreHandle
 from fangfei.events import Event, new_event
 from fangfei.events.notification import OUTBOUND_CHANNELS
-from fangfei.http import HttpError, NotFound, access_of, api, json_response, load, read_json
+from fangfei.http import NotFound, access_of, api, json_response, load, read_json, validation_error
 from fangfei.roster_view import RosterReplica, RosterView
 from fangfei.service_base import PlatformService
 from fangfei.vocab import DELIVERY_CHANNELS
@@ -232,12 +232,11 @@ class NotificationService(PlatformService):
                 raise Forbidden("street_out_of_scope", "只能为本街道订阅")
             streets = [own]
         elif not streets:
-            raise HttpError(400, "validation_failed", "输入校验未通过", {"street_ids": ["请至少指定一个街道"]})
+            raise validation_error({"street_ids": ["请至少指定一个街道"]}, SubscriptionBody())
         if body["personal_data"] and access.principal.role != DISTRICT_OFFICE:
             raise Forbidden("personal_data_not_granted", "只有区处非办可以授权接收个人信息")
         if (body["mode"] == "webhook") != bool(body["url"]):
-            raise HttpError(400, "validation_failed", "输入校验未通过",
-                            {"url": ["Webhook 订阅须填写地址；主题订阅不填"]})
+            raise validation_error({"url": ["网络回调（Webhook）订阅须填写；Kafka 主题订阅不填"]}, SubscriptionBody())
         sid = subs.new_id()
         doc = {
             "subscription_id": sid, "agency": body["agency"], "name": body["name"],

@@ -132,3 +132,74 @@ def test_list_items_are_named_by_their_position() -> None:
     assert err.details == {"phases": {1: {"due_at": ["阶段第 2 项的阶段截止时间：必填"]}},
                            "community_ids": {1: ["参与社区第 2 项：须为 1–64 位字母、数字或 _ . : -（以字母或数字开头）"]}}
     assert [f["field"] for f in err.fields] == ["phases[1].due_at", "community_ids[1]"]
+
+
+def test_a_clue_found_in_the_future_is_named_together_with_the_other_bad_fields() -> None:
+    """The future check needs the service's clock, so it ran after the schema: a clue with a bad
+    category and a discovery time tomorrow was told about the category only, then, once that was
+    fixed, about the time. Both at once now, each with its label."""
+    from services.intake.tests.support import Intake, valid_clue
+
+    intake = Intake()  # its clock: 2026-03-14 10:00 in Beijing
+    status, answer = intake.post("/api/clues", valid_clue(found_at="2026-03-15T09:30:00+08:00", category="lottery"))
+    assert status == 400
+    error = answer["error"]
+    assert error["message"] == "输入校验未通过：线索类别、发现时间 2 项有误"
+    assert error["details"]["found_at"] == ["发现时间：不能晚于当前时间"]
+    assert error["details"]["category"][0].startswith("线索类别：")
+    assert [f["label"] for f in error["fields"]] == ["线索类别", "发现时间"]
+    assert intake.store.events.head_position() == 0
+
+
+@pytest.mark.parametrize("refused", ["enterprise", "obligations", "subscription-streets", "subscription-url"])
+def test_checks_made_after_the_schema_answer_in_the_same_shape(refused: str) -> None:
+    """A field refused by the service after its schema passed (a credit code's check digit, a
+    date range, a subscription's streets or address) is named like any other: label, Chinese
+    message, summary and the flat `fields` list a screen or the CLI prints."""
+    from datetime import datetime
+
+    from fangfei.clock import SHANGHAI
+
+    if refused in ("enterprise", "obligations"):
+        from services.escalation.tests.harness import World
+        from services.escalation.tests.support import full_chain_roster
+
+        w = World(datetime(2026, 3, 16, 9, 0, tzinfo=SHANGHAI), full_chain_roster())
+        if refused == "enterprise":
+            status, answer = w.post("/api/enterprises", {"street_id": "longgang", "by": "p-li01",
+                                                         "credit_code": "91350100M000100Y44"})
+            field, label, words = "credit_code", "统一社会信用代码", "校验位错误"
+        else:
+            status, answer = w.get("/api/obligations", street_id="longgang", **{"from": "2026-03-20", "to": "2026-03-01"})
+            field, label, words = "to", "结束日期", "不早于开始日期"
+    else:
+        from nameko.testing.services import worker_factory
+
+        from fangfei.clock import FrozenClock
+        from fangfei.roster_view import RosterReplica
+        from fangfei.testing.auth import test_gate
+        from fangfei.testing.stores import memory_store
+        from fangfei.testing.wsgi import ServiceApp
+        from services.notification.deliveries import DeliveryLog
+        from services.notification.service import NotificationService
+
+        gate, mint = test_gate()
+        store = memory_store("notification", FrozenClock(datetime(2026, 3, 16, 9, 0, tzinfo=SHANGHAI)))
+        svc = worker_factory(NotificationService, store=store, roster=RosterReplica(store.db),
+                             deliveries=DeliveryLog(store.db), auth=gate)
+        body = {"agency": "police_station", "name": "示范派出所", "event_types": ["case.opened"], "mode": "webhook",
+                "url": "https://agency.example.org/hook"}
+        if refused == "subscription-streets":  # the district office must say which streets
+            headers, field, label, words = mint.headers("district_office"), "street_ids", "街道", "至少指定一个街道"
+        else:
+            body = {**body, "url": ""}
+            headers, field, label, words = mint.headers("street_office"), "url", "推送地址", "须填写"
+        resp = ServiceApp(svc).client.post("/api/subscriptions", json=body, headers=headers)
+        status, answer = resp.status_code, resp.get_json()
+    assert status == 400, answer
+    error = answer["error"]
+    assert error["code"] == "validation_failed"
+    assert error["message"] == f"输入校验未通过：{label} 1 项有误"
+    [said] = error["details"][field]
+    assert said.startswith(f"{label}：") and words in said
+    assert error["fields"] == [{"field": field, "label": label, "messages": [said]}]
