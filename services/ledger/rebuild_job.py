@@ -38,7 +38,8 @@ from fangfei.eventstore.connect import open_database
 from fangfei.eventstore.shadow import Shadow, discard, swap
 
 from .ledgers import all_collections, ensure_indexes, plans_for
-from .rebuild import CACHE_ROWS, Difference, SpillRows, compare, fold, write_rows
+from .buckets import BucketedRows
+from .rebuild import CACHE_ROWS, Difference, SpillRows, compare, cyclic_gc_paused, fold, write_all, write_rows
 from .replay import TopicReplay
 
 log = logging.getLogger(__name__)
@@ -141,16 +142,15 @@ def _hold(db: Any, attempt: int, point: str) -> None:
         time.sleep(0.05)
 
 
-def _fold_replay(replay: TopicReplay, rows: SpillRows, progress: _Progress, min_polls: int = 1) -> int:
-    applied = 0
+def _fold_replay(replay: TopicReplay, rows: BucketedRows | SpillRows, progress: _Progress, min_polls: int = 1) -> None:
+    add, done = rows.add, rows.event_done
     for event in replay.events(min_polls=min_polls):
+        done()
         for up in plans_for(event):
-            applied += fold(rows, up)  # type: ignore[arg-type]
+            add(up)
         if replay.read % YIELD_EVERY == 0:
             green_yield()  # a green thread: let HTTP requests and the live consumer run meanwhile
             progress()
-            rows.maybe_spill()
-    return applied
 
 
 def _fold_tail(replay: TopicReplay, rows: SpillRows, min_polls: int = 1, fresh_after: float | None = None) -> int:
@@ -182,19 +182,25 @@ def run(db: Any, bootstrap: str, cache_rows: int = CACHE_ROWS, topics: list[str]
     progress = _Progress(db, replay, started)
     shadow = Shadow(db, all_collections(), uuid.uuid4().hex, pause=green_yield)
     committed = False
+    gc_paused = cyclic_gc_paused().__enter__()  # until the lock is taken: live handlers then run with it on
     try:
         ensure_indexes(shadow.db)  # declared first, so the shadow's query index is built as it is written
-        rows = SpillRows(shadow, cache_rows)
-        applied = _fold_replay(replay, rows, progress)
+        bulk = BucketedRows(cache_rows, shadow.scratch_dir(), expected_events=replay.total, pause=green_yield)
+        _fold_replay(replay, bulk, progress)
         _hold(db, attempt, "replaying")
         mark("writing")
-        progress(force=True, phase="writing")
-        rows.flush()
+        progress(force=True, phase="writing", rows_written=0)
+        write_all(shadow, bulk, progress=lambda written: progress(rows_written=written))
+        applied = bulk.applied
+        # the tail after the bulk fold changes rows already in the shadow: fetched back by key
+        rows = SpillRows(shadow, cache_rows, spilled=True, counts=bulk.counts)
+        rows.peak = bulk.peak
         _hold(db, attempt, "writing")
         mark("catching_up")
         progress(force=True, phase="catching_up")
         applied += _fold_tail(replay, rows)
         shadow.prepare()  # durable and self-contained before the lock: little left to do under it
+        gc_paused.resume()
         with WRITE_LOCK:  # live handlers wait: nothing lands between the last tail and the swap
             mark("locked")
             # everything on the topics when the lock was taken (all the live consumer applied) is
@@ -220,6 +226,7 @@ def run(db: Any, bootstrap: str, cache_rows: int = CACHE_ROWS, topics: list[str]
             shadow.discard()
         raise
     finally:
+        gc_paused.resume()  # idempotent: enables only what it disabled
         replay.close()
     return status(db)
 

@@ -103,19 +103,29 @@ def write(db: Any, up: Upsert) -> bool:
 
 def fold(rows: MutableMapping[tuple[str, str], dict[str, Any]], up: Upsert) -> bool:
     """`write`, on rows kept in memory (keyed by collection and `_id`)."""
-    key = (up.collection, up.doc_id)
+    return fold_parts(rows, up.collection, up.doc_id, up.stream_id, up.version, up.set, up.set_on_insert,
+                      up.max, up.inc)
+
+
+def fold_parts(rows: MutableMapping[tuple[str, str], dict[str, Any]], collection: str, doc_id: str,
+               stream_id: str, version: int, set_: Mapping[str, Any], set_on_insert: Mapping[str, Any],
+               max_: Mapping[str, Any], inc: Mapping[str, int]) -> bool:
+    """`fold` of an Upsert given by its fields (as a rebuild's bucket files keep them: no object to
+    rebuild and check again for every row change read back)."""
+    key = (collection, doc_id)
     row = rows.get(key)
-    if applied_version(row, up.stream_id) >= up.version:
+    skey = stream_key(stream_id)
+    if row is not None and int(row.get(APPLIED, {}).get(skey, 0)) >= version:
         return False
     if row is None:
-        row = {"_id": up.doc_id, **up.set_on_insert}
+        row = {"_id": doc_id, **set_on_insert}
         rows[key] = row
-    row.update(up.set)
-    row.setdefault(APPLIED, {})[stream_key(up.stream_id)] = up.version
-    for name, value in up.max.items():
+    row.update(set_)
+    row.setdefault(APPLIED, {})[skey] = version
+    for name, value in max_.items():
         if name not in row or value > row[name]:
             row[name] = value
-    for name, amount in up.inc.items():
+    for name, amount in inc.items():
         row[name] = row.get(name, 0) + amount
     return True
 

@@ -1,0 +1,97 @@
+"""The bucketed fold (buckets.py, ADR 0018) gives exactly the rows of an unbounded in-memory fold,
+with at most `limit` rows in memory, whatever the partition's first guess; and a rebuild through it
+gives the same read models as one that never left memory."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from services.ledger.buckets import BucketedRows
+from services.ledger.ledgers import plans_for
+from services.ledger.rebuild import compare, fold_events, rebuild
+
+from .dbs import fresh_memory_db
+from .history import generate, topic_order
+
+
+@pytest.fixture(scope="module")
+def deliveries() -> list[Any]:
+    streams = generate(6000)
+    events = topic_order(streams)  # streams interleaved as three topics deliver them
+    return events + events[:500]  # and some redelivered: each applies once
+
+
+def fold_bucketed(events: list[Any], limit: int, expected: int | None, tmp: str) -> tuple[dict, BucketedRows]:
+    rows = BucketedRows(limit, tmp, expected_events=lambda: expected)
+    for event in events:
+        rows.event_done()
+        for up in plans_for(event):
+            rows.add(up)
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for collection, docs in rows.drain():
+        ids = [d["_id"] for d in docs]
+        assert ids == sorted(ids), "rows come sorted by id, for the shadow's B-tree"
+        for doc in docs:
+            assert (collection, doc["_id"]) not in out, "each row is handed out once"
+            out[(collection, doc["_id"])] = doc
+    return out, rows
+
+
+@pytest.mark.parametrize("limit,expected", [
+    (10 ** 9, None),  # everything fits: never leaves memory
+    (700, 6500),  # the partition sized from the log's length
+    (700, None),  # length unknown: a guess
+    (300, 1),  # a far too small guess: buckets split again (several levels)
+])
+def test_bucketed_fold_equals_the_unbounded_fold(deliveries: list[Any], tmp_path: Any, limit: int,
+                                                 expected: int | None) -> None:
+    reference, _, applied = fold_events(deliveries)
+    got, rows = fold_bucketed(deliveries, limit, expected, str(tmp_path))
+    assert got.keys() == reference.keys()
+    assert [k for k in reference if got[k] != reference[k]] == []
+    assert rows.applied == applied
+    created: dict[str, int] = {}
+    for collection, _ in reference:
+        created[collection] = created.get(collection, 0) + 1
+    assert rows.counts == created
+    assert rows.peak <= limit + 1  # never more than the limit in memory (plus the row that tipped it)
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # the bucket files are gone once drained
+    if expected == 1:
+        assert rows.splits >= 2, "a far too small guess is corrected by splitting buckets again"
+    elif expected is not None and limit < len(reference):
+        assert rows.splits == 0, "a partition sized from the log needs no second pass"
+
+
+def test_buckets_are_removed_when_the_fold_is_abandoned(deliveries: list[Any], tmp_path: Any) -> None:
+    rows = BucketedRows(200, str(tmp_path))
+    for event in deliveries[:3000]:
+        rows.event_done()
+        for up in plans_for(event):
+            rows.add(up)
+    assert any(os.scandir(tmp_path)), "past the limit the changes go to bucket files"
+    rows.close()  # e.g. the replay failed
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_a_rebuild_through_buckets_equals_one_in_memory(deliveries: list[Any]) -> None:
+    in_memory, bucketed = fresh_memory_db(), fresh_memory_db()
+    a = rebuild(in_memory, deliveries)
+    b = rebuild(bucketed, deliveries, cache_rows=500)
+    assert compare(in_memory, bucketed) == []
+    assert (a.events, a.applied, a.rows) == (b.events, b.applied, b.rows)
+
+
+def test_the_garbage_collector_runs_again_after_a_rebuild_that_failed(deliveries: list[Any]) -> None:
+    import gc
+
+    def broken() -> Any:
+        yield from deliveries[:100]
+        raise ConnectionError("the replay lost its broker")
+
+    assert gc.isenabled()
+    with pytest.raises(ConnectionError):
+        rebuild(fresh_memory_db(), broken(), cache_rows=20)
+    assert gc.isenabled(), "a failed rebuild must not leave the cyclic collector off"
