@@ -364,8 +364,10 @@ def _largest(reb: dict[str, Any]) -> dict[str, Any]:
     return reb["sizes"][max(reb["sizes"], key=int)]
 
 
-STAGE_LABELS = {"read_fold": "read (kafka-python) + plan + fold + spills", "decode": "decode (msgspec fast path)",
-                "write": "shadow write (last rows)", "catch_up": "catch-up", "locked": "under the lock (last tail, seal, swap)"}
+STAGE_LABELS = {"read_fold": "read (kafka-python) + decode + plan + fold into memory or buckets",
+                "decode": "decode (msgspec fast path)",
+                "write": "buckets folded, rows written once", "catch_up": "catch-up and hand-over",
+                "locked": "under the lock (last tail, seal, swap)"}
 
 
 def rebuild_limit(reb: dict[str, Any], s: dict[str, Any], short: bool = False) -> str:
@@ -412,18 +414,21 @@ def rebuild_section(reb: dict[str, Any]) -> str:
     lines = ["## 3. Rebuild: the ledgers refolded from their topics\n",
              "The rebuild measured is the operators' path: `services.ledger.rebuild_job.run`, what "
              "`POST /api/ledger-admin/rebuild` (`fangfei ledger rebuild`) runs inside the ledger service "
-             "(docs/adr/0015-shadow-rebuild.md). It replays every source topic of the ledgers (intake, escalation and "
+             "(docs/adr/0015-shadow-rebuild.md, docs/adr/0018-bucketed-rebuild-fold.md). On the embedded store the replay, "
+             "fold and bulk write run in a worker process of their own (`services/ledger/rebuild_worker.py`); the service "
+             "keeps the last tail and the swap. It replays every source topic of the ledgers (intake, escalation and "
              "roster) from offset 0 with a private kafka-python reader, decodes each event with the msgspec fast path "
              "(`fangfei.events.fast`, checked against the marshmallow catalogue; anything it does not accept is judged "
              "by `decode_event`), folds them with the live projectors "
-             f"({ledger_text}) into a **shadow** of the read models (at most `rebuild.CACHE_ROWS` rows in memory, the "
-             "rest written to the shadow in bulk), reads on to the new end, and swaps the shadow in under the write "
+             f"({ledger_text}) into a **shadow** of the read models (at most `rebuild.CACHE_ROWS` rows in memory; past "
+             "that the row changes go to hash buckets on disk, folded one at a time at the end, each row written "
+             "once), reads on to the new end, and swaps the shadow in under the write "
              "lock. The store is a fresh embedded file. The data (`bench/dataset.py`): clues over a year across three "
              f"streets, each with its `clue.reported`, its `case.opened` and one more event, the other "
              f"{len(types) - 2} consumed types in turn (case lifecycle, enterprise risk, obligations, the record types "
              f"of the ledgers, roster's communities), all of the {len(types)} types the ledgers consume; published once "
              "per run to a broker of the bench's own. The service stack is stopped, so nothing else of the platform "
-             "shares the cores. Each measurement is a fresh process (peak memory is its own).\n",
+             "shares the cores. Each measurement is a fresh process (peak memory is its own plus its rebuild worker's).\n",
              "References, same data, same run: **consume** = the same kafka-python reader doing nothing with the "
              "records; **consume + JSON** = the same plus `json.loads` of each value (the acceptance reference: "
              "a rebuild should reach half of it); **insert** = plain litemongo `insert_many` of the very rows the "
@@ -448,8 +453,8 @@ def rebuild_section(reb: dict[str, Any]) -> str:
                      "bench skips a size rather than pass the budget.\n")
     big = _largest(reb)
     keys = [k for k in STAGE_LABELS if k in big["stage_us_per_event"]]
-    lines += ["Where a rebuild's time goes, per event (µs, median of the runs; decode is timed around the replay's "
-              "decoder, the phases are the job's own report):\n",
+    lines += ["Where a rebuild's time goes, per event (µs, median of the runs; the phases are the job's own report; "
+              "decode runs in the worker process and is timed alone in the next table):\n",
               "| events | " + " | ".join(STAGE_LABELS[k] for k in keys) + " | total | lock held (ms) |",
               "|---|" + "---|" * (len(keys) + 2)]
     for size in sizes:
@@ -477,8 +482,8 @@ def rebuild_section(reb: dict[str, Any]) -> str:
         f"`{t['function']}` {pct(t['share'])}" for t in prof["top_tottime"][:8]) + ".\n"]
     lines += acceptance(reb, big, us)
     lines.append(
-        f"**Memory.** The fold keeps at most {n(big.get('peak_cache_rows'))} rows in memory at once and writes the "
-        f"rest to the shadow as it goes, fetching a row back by key when a later event touches it: peak "
+        f"**Memory.** The fold keeps at most {n(big.get('peak_cache_rows'))} rows in memory at once (in memory, "
+        f"or one bucket at a time once the rows outgrew it; nothing is read back from the shadow): peak "
         f"{n(big['peak_rss_mib'])} MiB for {int(big['events']):,} events ({n(big['base_rss_mib'])} MiB of it is the "
         f"process before reading anything), against {n(big['consume_peak_rss_mib'])} MiB for the bare consume + JSON "
         "reader. What the ledger service then holds for its read models is litemongo's own in-process query index, "
@@ -555,9 +560,9 @@ def growth_section(reb: dict[str, Any]) -> str:
     lines.append("")
     lines.append(
         f"**Verdict: {growth_verdict(g)}.** Time grows with the number of events, because every step is per event "
-        "(read, decode, fold) or per row (the bulk write, a key lookup when a spilled row is touched again). "
-        "Memory no longer grows with the rows: the fold holds at most `rebuild.CACHE_ROWS` of them and spills the "
-        "rest to the shadow, so above that size the peak stays about flat.\n")
+        "(read, decode, fold, a bucket append) or per row (a bucket's fold, the bulk write). "
+        "Memory does not grow with the rows: the fold holds at most `rebuild.CACHE_ROWS` of them and puts the "
+        "rest in buckets on disk, so above that size the peak stays about flat.\n")
     return "\n".join(lines)
 
 

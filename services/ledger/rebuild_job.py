@@ -26,8 +26,12 @@ Progress (`status`): `phase`, `events_read`, `events_total`, `rate_per_s`, `eta_
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import pathlib
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -35,7 +39,7 @@ from typing import Any, Callable
 
 from fangfei.clock import to_iso
 from fangfei.eventstore.connect import open_database
-from fangfei.eventstore.shadow import Shadow, discard, swap
+from fangfei.eventstore.shadow import Shadow, discard, kind_of, swap
 
 from .ledgers import all_collections, ensure_indexes, plans_for
 from .buckets import BucketedRows
@@ -50,6 +54,8 @@ WRITE_LOCK = threading.Lock()  # green under nameko (eventlet monkey-patches thr
 PROGRESS_EVERY_S = 0.5  # progress written to the job document at most this often
 YIELD_EVERY = 100  # events folded between two yields to the other green threads
 IDLE_TIMEOUT_S = float(os.environ.get("FANGFEI_LEDGER_REBUILD_IDLE_TIMEOUT_S", "60"))
+IN_PROCESS_ENV = "FANGFEI_LEDGER_REBUILD_IN_PROCESS"  # "1": fold in the service process, not a worker
+_REPO_ROOT = str(pathlib.Path(__file__).resolve().parents[2])  # where `services` is importable from
 
 
 _YIELD: list[Callable[[], None]] = []
@@ -166,22 +172,38 @@ def _fold_tail(replay: TopicReplay, rows: SpillRows, min_polls: int = 1, fresh_a
     return applied
 
 
-def run(db: Any, bootstrap: str, cache_rows: int = CACHE_ROWS, topics: list[str] | None = None) -> dict[str, Any]:
+def run(db: Any, bootstrap: str, cache_rows: int = CACHE_ROWS, topics: list[str] | None = None,
+        in_process: bool | None = None) -> dict[str, Any]:
     """Run the requested rebuild to the end (called by the service's runner thread; `topics`
-    replaces the source topics, for the bench)."""
+    replaces the source topics, for the bench).
+
+    On the embedded store the replay, fold and bulk write run in a worker process
+    (`rebuild_worker.py`), so the service's one hub keeps serving live events and requests;
+    elsewhere (MongoDB, the memory engine of tests), or with `in_process`
+    (FANGFEI_LEDGER_REBUILD_IN_PROCESS=1), in this process as a green thread. Either way the last
+    tail and the swap happen here, under the write lock."""
     started = time.monotonic()
+    doc = db[STATE].find_one_and_update({"_id": JOB}, {"$inc": {"attempt": 1}, "$set": {
+        "phase": "replaying", "events_read": 0, "rate_per_s": None, "eta_s": None, "rows_written": None,
+        "started_at": to_iso_now()}, "$unset": {"held_at": ""}}, return_document=True) or {}
+    attempt = int(doc.get("attempt", 1))
+    if in_process is None:
+        in_process = kind_of(db) != "file" or os.environ.get(IN_PROCESS_ENV) == "1"
+    if in_process:
+        return _run_here(db, bootstrap, cache_rows, topics, attempt, started)
+    return _run_in_worker(db, bootstrap, cache_rows, topics, attempt, started)
+
+
+def _run_here(db: Any, bootstrap: str, cache_rows: int, topics: list[str] | None, attempt: int,
+              started: float) -> dict[str, Any]:
     marks = [("replaying", started)]
 
     def mark(phase: str) -> None:
         marks.append((phase, time.monotonic()))
-    doc = db[STATE].find_one_and_update({"_id": JOB}, {"$inc": {"attempt": 1}, "$set": {
-        "phase": "replaying", "events_read": 0, "rate_per_s": None, "eta_s": None,
-        "started_at": to_iso_now()}, "$unset": {"held_at": ""}}, return_document=True) or {}
-    attempt = int(doc.get("attempt", 1))
     replay = TopicReplay(bootstrap, idle_timeout_s=IDLE_TIMEOUT_S, topics=topics)
     progress = _Progress(db, replay, started)
     shadow = Shadow(db, all_collections(), uuid.uuid4().hex, pause=green_yield)
-    committed = False
+    committed = _Committed()
     gc_paused = cyclic_gc_paused().__enter__()  # until the lock is taken: live handlers then run with it on
     try:
         ensure_indexes(shadow.db)  # declared first, so the shadow's query index is built as it is written
@@ -191,36 +213,16 @@ def run(db: Any, bootstrap: str, cache_rows: int = CACHE_ROWS, topics: list[str]
         mark("writing")
         progress(force=True, phase="writing", rows_written=0)
         write_all(shadow, bulk, progress=lambda written: progress(rows_written=written))
-        applied = bulk.applied
         # the tail after the bulk fold changes rows already in the shadow: fetched back by key
         rows = SpillRows(shadow, cache_rows, spilled=True, counts=bulk.counts)
         rows.peak = bulk.peak
         _hold(db, attempt, "writing")
         mark("catching_up")
         progress(force=True, phase="catching_up")
-        applied += _fold_tail(replay, rows)
+        applied = bulk.applied + _fold_tail(replay, rows)
         shadow.prepare()  # durable and self-contained before the lock: little left to do under it
         gc_paused.resume()
-        with WRITE_LOCK:  # live handlers wait: nothing lands between the last tail and the swap
-            mark("locked")
-            # everything on the topics when the lock was taken (all the live consumer applied) is
-            # read once a fetch sent after this instant has answered
-            applied += _fold_tail(replay, rows, fresh_after=time.monotonic())
-            counts = dict(rows.counts)  # rows are counted as the fold creates them
-            manifest = shadow.seal()
-            db[STATE].update_one({"_id": JOB}, {"$set": {"phase": "swapping", "swap": manifest,
-                                                         **progress.fields()}})
-            committed = True  # from here on a restart finishes the swap (`recover`)
-            _hold(db, attempt, "swapping")
-            swap(db, manifest, after_each=lambda name: _hold(db, attempt, "swap-midway"),  # indexes come along
-                 warm=shadow.warm)
-            mark("done")
-            phase_s = {a: round(tb - ta, 3) for (a, ta), (_, tb) in zip(marks, marks[1:])}
-            db[STATE].update_one({"_id": JOB}, {"$unset": {"swap": ""}, "$set": {
-                "state": "done", "phase": "done", **progress.fields(), "events_total": replay.read,
-                "eta_s": 0, "row_changes": applied, "rows": counts, "finished_at": to_iso_now(),
-                "seconds": round(time.monotonic() - started, 1), "undecodable": replay.undecodable,
-                "phase_s": phase_s, "lock_held_s": phase_s["locked"], "peak_cache_rows": rows.peak}})
+        return _finish(db, shadow, replay, rows, applied, marks, attempt, progress, started, committed)
     except BaseException:
         if not committed:
             shadow.discard()
@@ -228,6 +230,103 @@ def run(db: Any, bootstrap: str, cache_rows: int = CACHE_ROWS, topics: list[str]
     finally:
         gc_paused.resume()  # idempotent: enables only what it disabled
         replay.close()
+
+
+def _run_in_worker(db: Any, bootstrap: str, cache_rows: int, topics: list[str] | None, attempt: int,
+                   started: float) -> dict[str, Any]:
+    """The replay, fold, bulk write and first catch-up in `rebuild_worker` (another process, so
+    another core and another GIL); its progress is copied into the job document as it comes."""
+    tag = uuid.uuid4().hex
+    discard(db)  # shadows of earlier attempts that never reached their commit point
+    directory = Shadow.directory_for(db, tag)
+    cmd = [sys.executable, "-m", "services.ledger.rebuild_worker", "--bootstrap", bootstrap,
+           "--shadow-dir", str(directory), "--db", db.name, "--tag", tag, "--cache-rows", str(cache_rows),
+           "--idle-timeout", str(IDLE_TIMEOUT_S), "--attempt", str(attempt)]
+    for topic in topics or ():
+        cmd += ["--topic", topic]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (_REPO_ROOT, os.environ.get("PYTHONPATH")) if p)}
+    # stderr is the service's own (the worker's warnings land in the service log)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=_REPO_ROOT, env=env)
+    done: dict[str, Any] | None = None
+    try:
+        assert proc.stdout is not None
+        for raw in proc.stdout:  # green under nameko: the hub serves everything else meanwhile
+            message = json.loads(raw)
+            if "progress" in message:
+                db[STATE].update_one({"_id": JOB}, {"$set": message["progress"]})
+            elif "held" in message:
+                db[STATE].update_one({"_id": JOB}, {"$set": {"held_at": message["held"]}})
+                log.warning("rebuild held at %s (%s)", message["held"], HOLD_ENV)
+            elif "done" in message:
+                done = message["done"]
+        code = proc.wait()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        discard(db)
+        raise
+    if code != 0 or done is None:
+        discard(db)
+        raise RuntimeError(f"the rebuild worker process ended with exit code {code} (its log is the service's)")
+    # the worker's phases, on this process's clock (its own start-up counts as replaying); its
+    # catch-up, the hand-over and the tail folded here make up catching_up, until the lock
+    marks, t = [], started
+    for phase in ("replaying", "writing", "catching_up"):
+        marks.append((phase, t))
+        t += done["phase_s"].get(phase, 0.0)
+    committed = _Committed()
+    replay = TopicReplay(bootstrap, idle_timeout_s=IDLE_TIMEOUT_S, topics=topics, positions=done["positions"],
+                         already_read=done["events_read"])
+    try:
+        shadow = Shadow(db, all_collections(), tag, pause=green_yield, directory=str(directory))
+        progress = _Progress(db, replay, started)
+        rows = SpillRows(shadow, cache_rows, spilled=True, counts=done["rows"])
+        rows.peak = done["peak_cache_rows"]
+        replay.undecodable = done["undecodable"]
+        applied = done["applied"] + _fold_tail(replay, rows)  # what came since the worker stopped
+        return _finish(db, shadow, replay, rows, applied, marks, attempt, progress, started, committed)
+    except BaseException:
+        if not committed:
+            discard(db)
+        raise
+    finally:
+        replay.close()
+
+
+class _Committed:
+    """Whether a job's manifest is written: from then on a failure must leave the shadow alone,
+    for the next start to finish the swap (`recover`)."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    def __bool__(self) -> bool:
+        return self.done
+
+
+def _finish(db: Any, shadow: Shadow, replay: TopicReplay, rows: SpillRows, applied: int,
+            marks: list[tuple[str, float]], attempt: int, progress: _Progress, started: float,
+            committed: _Committed) -> dict[str, Any]:
+    """Under the write lock: the last tail, the manifest (the commit point) and the swap."""
+    with WRITE_LOCK:  # live handlers wait: nothing lands between the last tail and the swap
+        marks.append(("locked", time.monotonic()))
+        # everything on the topics when the lock was taken (all the live consumer applied) is
+        # read once a fetch sent after this instant has answered
+        applied += _fold_tail(replay, rows, fresh_after=time.monotonic())
+        counts = dict(rows.counts)  # rows are counted as the fold creates them
+        manifest = shadow.seal()
+        db[STATE].update_one({"_id": JOB}, {"$set": {"phase": "swapping", "swap": manifest, **progress.fields()}})
+        committed.done = True  # from here on a restart finishes the swap (`recover`)
+        _hold(db, attempt, "swapping")
+        swap(db, manifest, after_each=lambda name: _hold(db, attempt, "swap-midway"),  # indexes come along
+             warm=shadow.warm)
+        marks.append(("done", time.monotonic()))
+        phase_s = {a: round(tb - ta, 3) for (a, ta), (_, tb) in zip(marks, marks[1:])}
+        db[STATE].update_one({"_id": JOB}, {"$unset": {"swap": ""}, "$set": {
+            "state": "done", "phase": "done", **progress.fields(), "events_total": replay.read,
+            "eta_s": 0, "row_changes": applied, "rows": counts, "finished_at": to_iso_now(),
+            "seconds": round(time.monotonic() - started, 1), "undecodable": replay.undecodable,
+            "phase_s": phase_s, "lock_held_s": phase_s["locked"], "peak_cache_rows": rows.peak}})
     return status(db)
 
 

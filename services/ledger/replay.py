@@ -42,8 +42,12 @@ POLL_RECORDS = 5000
 
 class TopicReplay:
     def __init__(self, bootstrap: str, sources: tuple[str, ...] = SOURCES, idle_timeout_s: float = 60.0,
-                 topics: list[str] | None = None) -> None:
-        """`topics` replaces the sources' topics (the bench reads its own copies of them)."""
+                 topics: list[str] | None = None, positions: dict[str, dict[str, int]] | None = None,
+                 already_read: int = 0) -> None:
+        """`topics` replaces the sources' topics (the bench reads its own copies of them).
+        `positions` ({topic: {partition: offset}}, as `positions()` gives them) goes on from where
+        another reader stopped (a rebuild worker process) instead of offset 0; `already_read` is
+        what that reader had read, so progress goes on counting."""
         self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="fangfei-ledger-replay",
                                       **BULK_READ)
         self.tps: list[TopicPartition] = []
@@ -52,11 +56,22 @@ class TopicReplay:
         self.idle_timeout_s = idle_timeout_s
         self.last_fetch_sent = 0.0  # monotonic send time of the newest fetch whose response arrived
         self._watch_fetches()
-        self.read = 0
+        self.read = already_read
         self.undecodable = 0
         if self.tps:
             self.consumer.assign(self.tps)
-            self.consumer.seek_to_beginning(*self.tps)
+            if positions is None:
+                self.consumer.seek_to_beginning(*self.tps)
+            else:
+                for tp in self.tps:
+                    self.consumer.seek(tp, int(positions.get(tp.topic, {}).get(str(tp.partition), 0)))
+
+    def positions(self) -> dict[str, dict[str, int]]:
+        """Where this reader stands on each partition (JSON-friendly: partitions as strings)."""
+        out: dict[str, dict[str, int]] = {}
+        for tp in self.tps:
+            out.setdefault(tp.topic, {})[str(tp.partition)] = int(self.consumer.position(tp, timeout_ms=5000))
+        return out
 
     def _watch_fetches(self) -> None:
         """Learn when each fetch response's request was sent (kafka-python records its latency on

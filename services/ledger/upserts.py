@@ -39,10 +39,13 @@ def stream_key(stream_id: str) -> str:
     return stream_id.replace(".", "~")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Upsert:
     """The effect of one event on one ledger row. Field names are top-level (no dots) and each
-    operator touches its own fields, so `write` and `fold` cannot disagree on overlaps."""
+    operator touches its own fields, so `write` and `fold` cannot disagree on overlaps.
+
+    Not frozen, though never changed after it is made: a rebuild makes one or two per event, and
+    a frozen dataclass's `__init__` (object.__setattr__ per field) cost twice as much (2.5 vs 1.2 us)."""
 
     collection: str
     doc_id: str

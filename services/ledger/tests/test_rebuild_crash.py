@@ -49,10 +49,28 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     s.stop()
 
 
+def rebuild_workers(stack: Stack) -> list[int]:
+    """Rebuild worker processes (rebuild_worker.py) writing a shadow of this stack's ledger."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                argv = fh.read().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        if b"services.ledger.rebuild_worker" in argv and any(stack.data_dir.encode() in a for a in argv):
+            pids.append(int(entry))
+    return pids
+
+
 def restart(stack: Stack, hold: str = "") -> None:
     """SIGKILL the ledger (if it runs) and start it again, parked at `hold` or not."""
     if stack.services["ledger"].alive():
         stack.kill_service("ledger")
+        # a worker parked in its fold dies with the service: no orphan goes on writing a shadow
+        wait_until(lambda: not rebuild_workers(stack), 10, "the rebuild worker gone with the killed service")
     stack.extra_env.pop(HOLD_ENV, None)
     if hold:
         stack.extra_env[HOLD_ENV] = hold
@@ -111,6 +129,8 @@ def test_sigkill_anywhere_in_a_rebuild_leaves_old_or_new_read_models_never_a_mix
         status, body = call("POST", url(stack, "/api/ledger-admin/rebuild"), {}, headers=office(stack))
         assert status == 202, body
         held(stack, 1, point)
+        if point in ("replaying", "writing"):  # the fold and the bulk write run in a worker process
+            assert rebuild_workers(stack), "the embedded store's rebuild folds in a worker process"
 
         if committed:  # killed after the commit point: the next start finishes the swap itself
             restart(stack)

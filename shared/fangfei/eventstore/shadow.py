@@ -68,7 +68,11 @@ class Shadow:
     """A new generation of `collections`, being written. `db` reads and writes it like a database."""
 
     def __init__(self, live: Any, collections: Iterable[str], tag: str,
-                 pause: Callable[[], None] = lambda: None, warm_indexes: bool = False) -> None:
+                 pause: Callable[[], None] = lambda: None, warm_indexes: bool = False,
+                 directory: str | None = None) -> None:
+        """A new, empty shadow of `collections` of the database `live` (earlier shadows of a file
+        store are removed). `directory`: instead, open the file shadow another process wrote and
+        prepared there (`Shadow.at` + `prepare` in a rebuild worker), to finish it here."""
         self.live = live
         self.warm_indexes = warm_indexes
         self.collections = tuple(sorted(collections))
@@ -78,11 +82,19 @@ class Shadow:
         self.loaded: set[str] = set()
         self.bulk: set[str] = set()  # collections whose shadow file is in bulk-load mode
         self.warm: dict[str, Any] = {}  # collection → litemongo query index, built while writing
+        if self.kind == "file" and directory is not None:
+            self.dir = pathlib.Path(directory)
+            import litemongo
+
+            self._client = litemongo.connect(str(self.dir.parent))
+            self.db = self._client[live.name]
+            self.bulk = set(self.collections)
+            self.prepare()  # opening switched the files back to litemongo's WAL: durable writes again
+            return
         if self.kind == "file":
-            live_dir = pathlib.Path(_file_store(live)._dirpath)
             root = _rebuild_root(live)
             shutil.rmtree(root, ignore_errors=True)  # earlier shadows that never became a manifest
-            self.dir = root / tag / live_dir.name
+            self.dir = self.directory_for(live, tag)
             import litemongo
 
             self._client: Any = litemongo.connect(str(self.dir.parent))
@@ -93,6 +105,40 @@ class Shadow:
             for name in self.collections:
                 live[name + SUFFIX].drop()
             self.db = Renamed(live, self.collections)
+
+    @staticmethod
+    def directory_for(live: Any, tag: str) -> pathlib.Path:
+        """Where the file shadow `tag` of the embedded database `live` lives: `<store>.rebuild/<tag>/<db>/`."""
+        return _rebuild_root(live) / tag / pathlib.Path(_file_store(live)._dirpath).name
+
+    @classmethod
+    def at(cls, directory: str, db_name: str, collections: Iterable[str], tag: str,
+           pause: Callable[[], None] = lambda: None) -> "Shadow":
+        """A new file shadow in `directory`, written without opening the live database: for a
+        rebuild worker process (the live store belongs to the service process alone, ADR 0002).
+        Such a shadow can be written, read and prepared; the service seals and swaps it
+        (`Shadow(live, …, directory=…)`)."""
+        import litemongo
+
+        self = cls.__new__(cls)
+        self.live = None
+        self.warm_indexes = False
+        self.collections = tuple(sorted(collections))
+        self.tag = tag
+        self.pause = pause
+        self.kind = "file"
+        self.loaded, self.bulk, self.warm = set(), set(), {}
+        self.dir = pathlib.Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._client = litemongo.connect(str(self.dir.parent))
+        self.db = self._client[db_name]
+        return self
+
+    def close(self) -> None:
+        """Close the files (a rebuild worker hands its prepared shadow over to the service)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     # -- writing -----------------------------------------------------------------------------------
     def put_many(self, collection: str, docs: Iterable[Mapping[str, Any]]) -> int:

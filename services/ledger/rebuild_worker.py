@@ -1,0 +1,166 @@
+"""The heavy part of a ledger rebuild, in a process of its own (docs/adr/0018-bucketed-rebuild-fold.md).
+
+    python -m services.ledger.rebuild_worker --bootstrap HOST:PORT --shadow-dir DIR --db NAME --tag TAG …
+
+Why a process: the service runs on one eventlet hub (ADR 0004), so a rebuild folding a million
+events in a green thread shares one OS thread and one GIL with the live consumer and the HTTP API.
+It yielded every 100 events, but live ledger rows still waited 3.4x longer at p99 while rebuilds
+ran. Here the replay, the fold and the bulk write run on another core. The service process only
+reads this worker's progress and, when it is done, folds the last short tail and swaps under its
+write lock (`rebuild_job.run`). The live embedded store is never opened here: it belongs to the
+service process alone (ADR 0002). This process writes only the new shadow files, in their own
+directory.
+
+It prints one JSON object per line on stdout:
+- `{"progress": {...}}`: `phase`, `events_read`, `events_total`, `rate_per_s`, `eta_s`, `rows_written`;
+- `{"held": "<point>"}`: test fault injection (`FANGFEI_TEST_REBUILD_HOLD`); it then waits to be killed;
+- `{"done": {...}}`: positions reached on every partition, rows counted, row changes, peak rows in
+  memory, seconds per phase, undecodable records. The shadow is prepared (durable) and closed.
+
+It dies with the service: the kernel kills it when its parent exits (PR_SET_PDEATHSIG), and it
+also checks that its parent is still there, so a SIGKILLed service leaves no orphan writing on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import signal
+import sys
+import time
+from typing import Any, Iterable
+
+from .buckets import BucketedRows
+from .ledgers import all_collections, ensure_indexes, plans_for
+from .rebuild import CACHE_ROWS, SpillRows, cyclic_gc_paused, fold, write_all
+from .replay import TopicReplay
+
+PROGRESS_EVERY_S = 0.5
+HOLD_ENV = "FANGFEI_TEST_REBUILD_HOLD"
+
+
+def _die_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the parent check in `_Reporter` remains
+        pass
+
+
+class _Reporter:
+    """Writes progress lines, at most every PROGRESS_EVERY_S, and exits if the parent is gone."""
+
+    def __init__(self, replay: TopicReplay) -> None:
+        self.replay = replay
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.parent = os.getppid()
+        self.phase = "replaying"
+        self.rows_written = 0
+
+    @staticmethod
+    def emit(obj: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+    def __call__(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < PROGRESS_EVERY_S:
+            return
+        self.last = now
+        if os.getppid() != self.parent:
+            os._exit(3)  # the service is gone: nobody will ever swap this shadow in
+        read = self.replay.read
+        total = self.replay.total()
+        rate = read / max(now - self.started, 1e-6)
+        eta = round(max(total - read, 0) / rate, 1) if total is not None and rate > 0 else None
+        self.emit({"progress": {"phase": self.phase, "events_read": read, "events_total": total,
+                                "rate_per_s": round(rate, 1), "eta_s": eta, "rows_written": self.rows_written}})
+
+
+def _hold(attempt: int, point: str, report: _Reporter) -> None:
+    wanted = {w if "@" in w else f"{w}@1" for w in os.environ.get(HOLD_ENV, "").split(",") if w}
+    if f"{point}@{attempt}" not in wanted:
+        return
+    report.emit({"held": point})
+    while True:
+        time.sleep(0.05)
+        if os.getppid() != report.parent:
+            os._exit(3)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    marks = [("replaying", time.monotonic())]
+    replay = TopicReplay(args.bootstrap, idle_timeout_s=args.idle_timeout, topics=args.topic or None)
+    report = _Reporter(replay)
+    shadow = SHADOW_FACTORY(args.shadow_dir, args.db, all_collections(), args.tag)
+    try:
+        with cyclic_gc_paused():
+            ensure_indexes(shadow.db)
+            bulk = BucketedRows(args.cache_rows, shadow.scratch_dir(), expected_events=replay.total, pause=report)
+            add, done = bulk.add, bulk.event_done
+            for event in replay.events():
+                done()
+                for up in plans_for(event):
+                    add(up)
+                if replay.read % 500 == 0:
+                    report()
+            _hold(args.attempt, "replaying", report)
+            marks.append(("writing", time.monotonic()))
+            report.phase = "writing"
+            report(force=True)
+
+            def written(n: int) -> None:
+                report.rows_written = n
+                report()
+            write_all(shadow, bulk, progress=written)
+            _hold(args.attempt, "writing", report)
+            marks.append(("catching_up", time.monotonic()))
+            report.phase = "catching_up"
+            report(force=True)
+            rows = SpillRows(shadow, args.cache_rows, spilled=True, counts=bulk.counts)
+            applied = bulk.applied
+            for event in replay.events():  # what was published meanwhile
+                for up in plans_for(event):
+                    applied += fold(rows, up)  # type: ignore[arg-type]
+            rows.flush()
+        shadow.prepare()
+        marks.append(("handed_over", time.monotonic()))
+        return {"positions": replay.positions(), "events_read": replay.read, "events_total": replay.total(),
+                "rows": rows.counts, "applied": applied, "peak_cache_rows": max(bulk.peak, rows.peak),
+                "undecodable": replay.undecodable,
+                "phase_s": {a: round(tb - ta, 3) for (a, ta), (_, tb) in zip(marks, marks[1:])}}
+    finally:
+        shadow.close()
+        replay.close()
+
+
+def _file_shadow(directory: str, db_name: str, collections: Iterable[str], tag: str) -> Any:
+    from fangfei.eventstore.shadow import Shadow
+
+    return Shadow.at(directory, db_name, collections, tag)
+
+
+SHADOW_FACTORY = _file_shadow
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="services.ledger.rebuild_worker")
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--shadow-dir", required=True)
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--tag", required=True)
+    parser.add_argument("--cache-rows", type=int, default=CACHE_ROWS)
+    parser.add_argument("--idle-timeout", type=float, default=60.0)
+    parser.add_argument("--attempt", type=int, default=1)
+    parser.add_argument("--topic", action="append", help="replaces the source topics (the bench's copies)")
+    args = parser.parse_args(argv)
+    _die_with_parent()
+    _Reporter.emit({"done": run(args)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
