@@ -152,13 +152,25 @@ class Stack:
         except (urllib.error.URLError, OSError, ValueError):
             return None
 
-    def wait_quiet(self, timeout_s: float = 60.0) -> None:
-        """Wait until every relay has published everything and every consumer has caught up."""
+    def wait_quiet(self, timeout_s: float = 60.0, settle_s: float = 1.0) -> None:
+        """Wait until every relay has published everything and every consumer has caught up, and
+        it stays so for `settle_s` without a break.
+
+        Why the settling: a consumer learns that a topic grew only from its next fetch (the fetch
+        wait is 100 ms), so a lag of 0 read just after a relay published can be stale; a roster
+        change was once seen "consumed" before escalation had it. Within `settle_s` every
+        consumer has fetched again (and polled: its last poll must be younger than `settle_s`)."""
         deadline = time.monotonic() + timeout_s
+        quiet_since: float | None = None
         while time.monotonic() < deadline:
-            if all(is_quiet(self.health(n), self.broker.cluster_id) for n in self.services):
-                return
-            time.sleep(0.2)
+            bodies = [self.health(n) for n in self.services]
+            if all(is_quiet(b, self.broker.cluster_id) and _polled_within(b, settle_s) for b in bodies):
+                quiet_since = quiet_since if quiet_since is not None else time.monotonic()
+                if time.monotonic() - quiet_since >= settle_s:
+                    return
+            else:
+                quiet_since = None
+            time.sleep(0.1)
         states = {n: self.health(n) for n in self.services}
         raise TimeoutError(f"platform not quiet after {timeout_s}s: {states}")
 
@@ -180,6 +192,14 @@ class Stack:
             time.sleep(0.2)
         if pending:
             raise TimeoutError(f"not healthy after {timeout_s}s: {', '.join(pending)} (logs in {self.log_dir})")
+
+
+def _polled_within(body: dict[str, Any] | None, seconds: float) -> bool:
+    consumer = (body or {}).get("consumer")
+    if consumer is None:
+        return True
+    since = consumer.get("seconds_since_poll")
+    return since is not None and since < seconds
 
 
 def is_quiet(body: dict[str, Any] | None, cluster_id: str) -> bool:
