@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fangfei.clock import parse_iso, to_iso
 from fangfei.events import Event
 
 from .labels import (
@@ -29,7 +28,7 @@ from .labels import (
     LEVEL_LABELS,
     SOURCE_LABELS,
 )
-from .tables import fetch
+from .tables import fetch, utc
 from .upserts import APPLIED, Upsert, write
 
 COLLECTION = "ledger_clue_verification"
@@ -43,9 +42,7 @@ _STORED_FIELDS = (
 _STATUS_BY_RANK = {rank: status for status, rank in CLUE_STATUS_RANKS.items()}
 
 
-def _utc(text: str) -> str:
-    """Instants are stored in one form (UTC, ms, Z) so they sort as strings across offsets."""
-    return to_iso(parse_iso(text))
+_utc = utc  # instants stored in one form (UTC, ms, Z) so they sort as strings across offsets
 
 
 # -- projectors: event → Upsert ------------------------------------------------------------------

@@ -6,6 +6,8 @@ same order with the same words, so a number never reads differently on screen an
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable, Mapping, Sequence
@@ -42,11 +44,16 @@ def cell(value: Any) -> Any:
     return cell(str(value))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def utc(text: str) -> str:
-    """Instants are stored in one form (UTC, ms, Z) so they sort as strings across offsets."""
+    """Instants are stored in one form (UTC, ms, Z) so they sort as strings across offsets.
+
+    Remembered: one event's instant is converted by several projectors (a clue's discovery time
+    by its ledger row, its case row and its assessment fact), and a rebuild converts millions."""
     return to_iso(parse_iso(text))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def local_date(instant_text: str) -> str:
     """The calendar day (Asia/Shanghai) of an instant: what an office means by 'on 14 March'."""
     return parse_iso(instant_text).astimezone(SHANGHAI).date().isoformat()
