@@ -148,7 +148,8 @@ def _hold(db: Any, attempt: int, point: str) -> None:
         time.sleep(0.05)
 
 
-def _fold_replay(replay: TopicReplay, rows: BucketedRows | SpillRows, progress: _Progress, min_polls: int = 1) -> None:
+def _fold_replay(replay: TopicReplay, rows: BucketedRows | SpillRows, progress: _Progress,
+                 min_polls: int = 1) -> None:
     add, done = rows.add, rows.event_done
     for event in replay.events(min_polls=min_polls):
         done()
@@ -244,7 +245,8 @@ def _run_in_worker(db: Any, bootstrap: str, cache_rows: int, topics: list[str] |
            "--idle-timeout", str(IDLE_TIMEOUT_S), "--attempt", str(attempt)]
     for topic in topics or ():
         cmd += ["--topic", topic]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (_REPO_ROOT, os.environ.get("PYTHONPATH")) if p)}
+    path = os.pathsep.join(p for p in (_REPO_ROOT, os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": path}
     # stderr is the service's own (the worker's warnings land in the service log)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=_REPO_ROOT, env=env)
     done: dict[str, Any] | None = None
@@ -267,7 +269,8 @@ def _run_in_worker(db: Any, bootstrap: str, cache_rows: int, topics: list[str] |
         raise
     if code != 0 or done is None:
         discard(db)
-        raise RuntimeError(f"the rebuild worker process ended with exit code {code} (its log is the service's)")
+        raise RuntimeError(f"the rebuild worker process ended with exit code {code} "
+                           "(its log is the service's)")
     # the worker's phases, on this process's clock (its own start-up counts as replaying); its
     # catch-up, the hand-over and the tail folded here make up catching_up, until the lock
     marks, t = [], started
@@ -315,7 +318,8 @@ def _finish(db: Any, shadow: Shadow, replay: TopicReplay, rows: SpillRows, appli
         applied += _fold_tail(replay, rows, fresh_after=time.monotonic())
         counts = dict(rows.counts)  # rows are counted as the fold creates them
         manifest = shadow.seal()
-        db[STATE].update_one({"_id": JOB}, {"$set": {"phase": "swapping", "swap": manifest, **progress.fields()}})
+        db[STATE].update_one({"_id": JOB}, {"$set": {"phase": "swapping", "swap": manifest,
+                                                     **progress.fields()}})
         committed.done = True  # from here on a restart finishes the swap (`recover`)
         _hold(db, attempt, "swapping")
         swap(db, manifest, after_each=lambda name: _hold(db, attempt, "swap-midway"),  # indexes come along

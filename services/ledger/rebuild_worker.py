@@ -77,7 +77,8 @@ class _Reporter:
         rate = read / max(now - self.started, 1e-6)
         eta = round(max(total - read, 0) / rate, 1) if total is not None and rate > 0 else None
         self.emit({"progress": {"phase": self.phase, "events_read": read, "events_total": total,
-                                "rate_per_s": round(rate, 1), "eta_s": eta, "rows_written": self.rows_written}})
+                                "rate_per_s": round(rate, 1), "eta_s": eta,
+                                "rows_written": self.rows_written}})
 
 
 def _hold(attempt: int, point: str, report: _Reporter) -> None:
@@ -99,7 +100,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         with cyclic_gc_paused():
             ensure_indexes(shadow.db)
-            bulk = BucketedRows(args.cache_rows, shadow.scratch_dir(), expected_events=replay.total, pause=report)
+            bulk = BucketedRows(args.cache_rows, shadow.scratch_dir(), expected_events=replay.total,
+                                pause=report)
             add, done = bulk.add, bulk.event_done
             for event in replay.events():
                 done()
