@@ -5,7 +5,8 @@
 Why a process: the service runs on one eventlet hub (ADR 0004), so a rebuild folding a million
 events in a green thread shares one OS thread and one GIL with the live consumer and the HTTP API.
 It yielded every 100 events, but live ledger rows still waited 3.4x longer at p99 while rebuilds
-ran. Here the replay, the fold and the bulk write run on another core. The service process only
+ran. Here the replay, the fold and the bulk write run on another core, and the Kafka reading in
+one more process (`replay_reader.py`), so that parsing overlaps with the fold. The service process only
 reads this worker's progress and, when it is done, folds the last short tail and swaps under its
 write lock (`rebuild_job.run`). The live embedded store is never opened here: it belongs to the
 service process alone (ADR 0002). This process writes only the new shadow files, in their own
@@ -24,16 +25,19 @@ also checks that its parent is still there, so a SIGKILLed service leaves no orp
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
-import signal
+import subprocess
 import sys
 import time
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
+
+from fangfei.events import Event
+from fangfei.events.envelope import EventError
 
 from .buckets import BucketedRows
 from .ledgers import all_collections, ensure_indexes, plans_for
+from .pipes import die_with_parent, read_frames
 from .rebuild import CACHE_ROWS, SpillRows, cyclic_gc_paused, fold, write_all
 from .replay import TopicReplay
 
@@ -41,18 +45,10 @@ PROGRESS_EVERY_S = 0.5
 HOLD_ENV = "FANGFEI_TEST_REBUILD_HOLD"
 
 
-def _die_with_parent() -> None:
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the parent check in `_Reporter` remains
-        pass
-
-
 class _Reporter:
     """Writes progress lines, at most every PROGRESS_EVERY_S, and exits if the parent is gone."""
 
-    def __init__(self, replay: TopicReplay) -> None:
+    def __init__(self, replay: Any) -> None:
         self.replay = replay
         self.started = time.monotonic()
         self.last = 0.0
@@ -92,24 +88,76 @@ def _hold(attempt: int, point: str, report: _Reporter) -> None:
             os._exit(3)
 
 
+class _Reader:
+    """The replay reader process (replay_reader.py) seen like a `TopicReplay`: `read`, `total()`,
+    `events()` (decoded here, with the same decoder and the same skipping of undecodable records),
+    then `positions` for whoever reads on."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        cmd = [sys.executable, "-m", "services.ledger.replay_reader", "--bootstrap", args.bootstrap,
+               "--idle-timeout", str(args.idle_timeout)]
+        for topic in args.topic or ():
+            cmd += ["--topic", topic]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        self.read = 0
+        self.undecodable = 0
+        self.positions: dict[str, dict[str, int]] | None = None
+        self._total: int | None = None
+
+    def total(self) -> int | None:
+        return self._total
+
+    def events(self) -> Iterator[Event]:
+        from . import replay as replay_module
+
+        decode = replay_module._decode
+        assert self.proc.stdout is not None
+        for frame in read_frames(self.proc.stdout):
+            if frame[0] == "values":
+                _, values, self.read, self._total = frame
+                for value in values:
+                    try:
+                        yield decode(value)
+                    except EventError:
+                        self.undecodable += 1  # the live consumer parked it too: skip alike
+            elif frame[0] == "end":
+                _, self.positions, self.read, self._total = frame
+        code = self.proc.wait()
+        if code != 0 or self.positions is None:
+            raise RuntimeError(f"the replay reader process ended with exit code {code}")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     marks = [("replaying", time.monotonic())]
-    replay = TopicReplay(args.bootstrap, idle_timeout_s=args.idle_timeout, topics=args.topic or None)
-    report = _Reporter(replay)
+    reader = _Reader(args)
+    report = _Reporter(reader)
     shadow = SHADOW_FACTORY(args.shadow_dir, args.db, all_collections(), args.tag)
+    replay: TopicReplay | None = None
     try:
         with cyclic_gc_paused():
             ensure_indexes(shadow.db)
-            bulk = BucketedRows(args.cache_rows, shadow.scratch_dir(), expected_events=replay.total,
+            bulk = BucketedRows(args.cache_rows, shadow.scratch_dir(), expected_events=reader.total,
                                 pause=report)
             add, done = bulk.add, bulk.event_done
-            for event in replay.events():
+            n = 0
+            for event in reader.events():
                 done()
                 for up in plans_for(event):
                     add(up)
-                if replay.read % 500 == 0:
+                n += 1
+                if n % 500 == 0:
                     report()
             _hold(args.attempt, "replaying", report)
+            # what was published meanwhile is read here, from where the reader stopped
+            replay = TopicReplay(args.bootstrap, idle_timeout_s=args.idle_timeout, topics=args.topic or None,
+                                 positions=reader.positions, already_read=reader.read)
+            replay.undecodable = reader.undecodable
+            report.replay = replay
             marks.append(("writing", time.monotonic()))
             report.phase = "writing"
             report(force=True)
@@ -136,7 +184,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "phase_s": {a: round(tb - ta, 3) for (a, ta), (_, tb) in zip(marks, marks[1:])}}
     finally:
         shadow.close()
-        replay.close()
+        reader.close()
+        if replay is not None:
+            replay.close()
 
 
 def _file_shadow(directory: str, db_name: str, collections: Iterable[str], tag: str) -> Any:
@@ -159,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--attempt", type=int, default=1)
     parser.add_argument("--topic", action="append", help="replaces the source topics (the bench's copies)")
     args = parser.parse_args(argv)
-    _die_with_parent()
+    die_with_parent()
     _Reporter.emit({"done": run(args)})
     return 0
 

@@ -113,12 +113,21 @@ class TopicReplay:
         """Events from the current positions to the end. With `fresh_after` (a time.monotonic()
         instant), the end is only trusted once a fetch sent after that instant has answered: what
         was on the topics at that instant is then all read (a rebuild's last tail, under the lock)."""
+        decode = _decode
+        for value in self.values(min_polls, fresh_after):
+            try:
+                yield decode(value)
+            except EventError:
+                self.undecodable += 1  # the live consumer parked it too: skip alike
+
+    def values(self, min_polls: int = 1, fresh_after: float | None = None) -> Iterator[bytes]:
+        """`events`, undecoded: the records' values (a reader process hands them to a decoder
+        in another process, rebuild_worker.py)."""
         if not self.tps:
             return
         if fresh_after is not None and self.last_fetch_sent is None:
             min_polls = max(min_polls, 3)  # no sensor: a few fetch round trips instead
             fresh_after = None
-        decode = _decode
         idle_since = time.monotonic()
         polls = 0
         while True:
@@ -130,12 +139,8 @@ class TopicReplay:
             for tp in sorted(batches, key=self.tps.index):
                 for record in batches[tp]:
                     self.read += 1
-                    if record.value is None:
-                        continue
-                    try:
-                        yield decode(record.value)
-                    except EventError:
-                        self.undecodable += 1  # the live consumer parked it too: skip alike
+                    if record.value is not None:
+                        yield record.value
             fresh = fresh_after is None or self.last_fetch_sent > fresh_after
             if polls >= min_polls and fresh and not batches and self._at_end():
                 return
