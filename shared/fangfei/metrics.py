@@ -16,6 +16,12 @@ BROKER_CHANGES = Counter(
     "fangfei_broker_epoch_changes_total", "Times a new broker (cluster id) was seen: relay republishes", ["service", "role"]
 )
 
+GROUP_REJOINS = Counter(
+    "fangfei_consumer_group_rejoins_total",
+    "Times a consumer had no partitions long after joining its group and started over with a new member",
+    ["service"],
+)
+
 # --- consumers (R4, R6, R7)
 CONSUMED = Counter(
     "fangfei_consumer_messages_total",

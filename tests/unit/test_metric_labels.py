@@ -73,6 +73,7 @@ EXPORTED_BY = {
     "fangfei_relay_gaps_skipped": RELAYING,
     "fangfei_relay_errors": RELAYING,
     "fangfei_broker_epoch_changes": "every service with a relay (`role=relay`) or a consumer (`role=consumer`)",
+    "fangfei_consumer_group_rejoins": CONSUMING,
     "fangfei_consumer_messages": CONSUMING,
     "fangfei_consumer_retries": CONSUMING,
     "fangfei_dead_letters": CONSUMING,

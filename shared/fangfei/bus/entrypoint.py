@@ -68,6 +68,7 @@ class KafkaEventConsumer(ProviderCollector, SharedExtension):
         self.last_poll = 0.0
         self.last_error = ""
         self.lag: int | None = None  # messages behind the high-water marks; None until measured
+        self._created_at = 0.0  # time.monotonic() when the current consumer was made
 
     @property
     def topics(self) -> list[str]:
@@ -99,6 +100,14 @@ class KafkaEventConsumer(ProviderCollector, SharedExtension):
                 batch = self._consumer.poll(timeout_ms=200, max_records=500)
                 self.last_poll = time.time()
                 self.assigned = sorted(f"{tp.topic}/{tp.partition}" for tp in self._consumer.assignment())
+                if not self.assigned and time.monotonic() - self._created_at > self._join_timeout_s():
+                    # a join that never completes (seen on Tansu after a broker restart and a
+                    # killed member): start over with a new member instead of waiting forever
+                    log.warning("no partitions %.0fs after joining group %s: joining again with a new consumer",
+                                time.monotonic() - self._created_at, self.settings.group_id)
+                    metrics.GROUP_REJOINS.labels(self.service).inc()
+                    self._drop_consumer()
+                    continue
                 for tp, messages in batch.items():
                     for msg in messages:
                         if not self._running:
@@ -140,14 +149,23 @@ class KafkaEventConsumer(ProviderCollector, SharedExtension):
             max_poll_interval_ms=300000,
         )
         self._cluster = cluster
+        self._created_at = time.monotonic()
 
-    def _close(self) -> None:
+    def _join_timeout_s(self) -> float:
+        """How long a new consumer may go without partitions: three session timeouts (a rebalance
+        after a crashed member waits out one), at least 30 s."""
+        return max(30.0, 3 * self.settings.consumer_session_timeout_ms / 1000)
+
+    def _drop_consumer(self) -> None:
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
             try:
                 consumer.close(autocommit=False)
             except Exception:  # a broken consumer is replaced either way
                 pass
+
+    def _close(self) -> None:
+        self._drop_consumer()
         producer, self._dlq_producer = self._dlq_producer, None
         if producer is not None:
             try:
