@@ -38,7 +38,7 @@ from fangfei.events.envelope import EventError
 from .buckets import BucketedRows
 from .ledgers import all_collections, ensure_indexes, plans_for
 from .pipes import die_with_parent, read_frames
-from .rebuild import CACHE_ROWS, SpillRows, cyclic_gc_paused, fold, write_all
+from .rebuild import CACHE_ROWS, SpillRows, cyclic_gc_paused, write_all
 from .replay import TopicReplay
 
 PROGRESS_EVERY_S = 0.5
@@ -171,11 +171,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             report.phase = "catching_up"
             report(force=True)
             rows = SpillRows(shadow, args.cache_rows, spilled=True, counts=bulk.counts)
-            applied = bulk.applied
-            for event in replay.events():  # what was published meanwhile
+            for event in replay.events():  # what was published meanwhile (bounded like the rest)
                 for up in plans_for(event):
-                    applied += fold(rows, up)  # type: ignore[arg-type]
+                    rows.add(up)
+                rows.event_done()
             rows.flush()
+            applied = bulk.applied + rows.applied
         shadow.prepare()
         marks.append(("handed_over", time.monotonic()))
         return {"positions": replay.positions(), "events_read": replay.read, "events_total": replay.total(),
