@@ -93,6 +93,17 @@ def test_a_grid_workers_token_still_needs_the_person(tmp_path, capsys) -> None:
     assert (code, out.out) == (2, "") and "须用 --person 指明本人" in out.err
 
 
+def test_a_street_office_token_without_its_street_is_refused_in_chinese_naming_what_is_missing(tmp_path,
+                                                                                              capsys) -> None:
+    keys = str(tmp_path / "keys")
+    cli.main(["keys", "init", "--keys-dir", keys])
+    capsys.readouterr()
+    code = cli.main(["token", "issue", "--role", "street_office", "--keys-dir", keys])
+    out = capsys.readouterr()
+    assert (code, out.out) == (2, "")
+    assert out.err.startswith("无法签发令牌：") and "街道处非办" in out.err and "须给出 --street" in out.err
+
+
 def _clue_body(text: str) -> dict:
     """The JSON a shell sends for the first `curl … /api/clues … -d '<body>'`, with its $(…) run by bash."""
     begin = text.index("-d '", text.index("/api/clues")) + 3

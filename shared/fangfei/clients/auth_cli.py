@@ -53,7 +53,7 @@ def cmd_token_issue(args: argparse.Namespace) -> int:
     settings = _settings(args)
     subject = _subject(args)
     if subject is None:
-        print(f"cannot issue: 角色 {ROLES[args.role]}（{args.role}）的令牌须用 --person 指明本人（名册中的人员编号）",
+        print(f"无法签发令牌：角色 {ROLES[args.role]}（{args.role}）的令牌须用 --person 指明本人（名册中的人员编号）",
               file=sys.stderr)
         return 2
     kw: dict[str, Any] = dict(subject=subject, role=args.role, street=args.street or "",
@@ -63,11 +63,11 @@ def cmd_token_issue(args: argparse.Namespace) -> int:
         claims = claims_for(settings=settings, **kw)
         token = sign(TokenKeys(settings.keys_dir), claims)
     except AuthError as exc:
-        print(f"cannot issue: {exc.message} ({exc.code}); role {args.role} needs "
+        print(f"无法签发令牌：{exc.message}（{exc.code}）；角色 {ROLES[args.role]}（{args.role}）"
               f"{_needs(args.role)}", file=sys.stderr)
         return 2
     except MissingKey as exc:
-        print(f"cannot issue: {exc}", file=sys.stderr)
+        print(f"无法签发令牌：{exc}", file=sys.stderr)
         return 2
     expires = datetime.fromtimestamp(claims["exp"], timezone.utc)
     summary = {k: v for k, v in claims.items() if k not in ("iat", "exp", "jti", "iss", "aud")}
@@ -87,7 +87,7 @@ def _needs(role: str) -> str:
     from ..auth.roles import REQUIRED_CLAIMS
 
     needed = REQUIRED_CLAIMS[role]
-    return ", ".join(f"--{c}" for c in needed) if needed else "no street or community"
+    return "须给出 " + "、".join(f"--{c}" for c in needed) if needed else "不带街道和社区"
 
 
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
