@@ -50,8 +50,16 @@ class BucketedRows:
 
     def __init__(self, limit: int, work_dir: str | None = None,
                  expected_events: Callable[[], int | None] = lambda: None,
-                 pause: Callable[[], None] = lambda: None) -> None:
+                 pause: Callable[[], None] = lambda: None, groups: int = 1) -> None:
+        """`groups`: how many processes will fold the buckets at the end, side by side (`detach`
+        hands collections to another process); every bucket is sized for `limit / groups` rows, so
+        that the processes together still hold at most `limit` rows."""
         self.limit = max(1, limit)
+        self.groups = max(1, groups)
+        self._route: dict[str, list[_Bucket]] = {}  # collection → its own buckets
+        self._held = False  # detached buckets are being read by another process: keep the files
+        self._bucket_limit = self.limit  # rows one bucket may hold when folded (limit / groups)
+        self._scale = 8.0  # rows expected at the end per row at the switch to buckets
         self.pause = pause  # called every few thousand records folded from a bucket (green yield)
         self.cache: dict[Key, Row] = {}
         self.counts: dict[str, int] = {}  # collection → rows created
@@ -68,9 +76,10 @@ class BucketedRows:
     def add(self, up: Upsert) -> None:
         """Fold `up` now (in memory) or append it to its bucket (once the rows outgrew memory)."""
         if self.buckets:
-            bucket = self.buckets[hash((up.collection, up.doc_id)) % len(self.buckets)]
-            bucket.append((_CHANGE, up.collection, up.doc_id, up.stream_id, up.version, up.set,
-                           up.set_on_insert, up.max, up.inc))
+            buckets = self._route.get(up.collection) or self._route_new(up.collection)
+            buckets[hash((up.collection, up.doc_id)) % len(buckets)].append(
+                (_CHANGE, up.collection, up.doc_id, up.stream_id, up.version, up.set, up.set_on_insert,
+                 up.max, up.inc))
             return
         cache = self.cache
         before = len(cache)
@@ -87,16 +96,77 @@ class BucketedRows:
         self.events_seen += 1
 
     def _to_buckets(self) -> None:
-        """The rows outgrew memory: partition their keys and move every cached row to its bucket."""
+        """The rows outgrew memory: partition their keys and move every cached row to its bucket.
+
+        Each collection gets buckets of its own, as many as its rows so far, scaled by the events
+        still to read, need at `limit / groups` rows a bucket: a bucket then holds one collection,
+        so the collections can be dealt to processes at the end by their real sizes (`detach`)."""
         self.peak = max(self.peak, len(self.cache))
         expected = self._expected_events()
         seen = max(1, self.events_seen)
-        rows_expected = len(self.cache) * (max(expected, seen) / seen if expected else 8)
-        count = min(_MAX_BUCKETS, max(2, math.ceil(rows_expected * 1.25 / self.limit)))
-        self.buckets = self._new_buckets(count, "b")
+        self._scale = max(expected, seen) / seen if expected else 8.0
+        self._bucket_limit = max(1, self.limit // self.groups)
+        per_collection: dict[str, int] = {}
+        for collection, _ in self.cache:
+            per_collection[collection] = per_collection.get(collection, 0) + 1
+        for collection in sorted(per_collection):
+            self._route_new(collection, per_collection[collection])
+        route = self._route
         for key, row in self.cache.items():
-            self.buckets[hash(key) % count].append((_SNAPSHOT, key[0], key[1], row))
+            buckets = route[key[0]]
+            buckets[hash(key) % len(buckets)].append((_SNAPSHOT, key[0], key[1], row))
         self.cache = {}
+
+    def _route_new(self, collection: str, rows_now: int = 1) -> list[_Bucket]:
+        """The buckets of `collection` (one for a collection first seen after the switch)."""
+        open_now = len(self.buckets)
+        wanted = math.ceil(rows_now * self._scale * 1.25 / self._bucket_limit)
+        count = max(1, min(wanted, (_MAX_BUCKETS - open_now) // 2))  # leave room for later collections
+        buckets = self._new_buckets(count, f"{collection}.")
+        self.buckets.extend(buckets)
+        self._route[collection] = buckets
+        return buckets
+
+    def detach(self, groups: int | None = None) -> list[tuple[list[str], list[str]]]:
+        """Deal the collections into `groups` (default: the constructor's) of about equal size and
+        keep the first here: the others are returned as (collections, bucket files), for other
+        processes to fold (`of_files`). Sizes are the records each collection's buckets hold, the
+        largest dealt first to the lightest group.
+
+        The files are complete once this returns; `drain` here no longer folds them, and they stay
+        on disk until `close` (call it after the other processes are done). Empty when the fold
+        never left memory."""
+        groups = self.groups if groups is None else groups
+        if not self._route or groups < 2:
+            return []
+        size = {c: sum(b.appended for b in buckets) for c, buckets in self._route.items()}
+        dealt: list[list[str]] = [[] for _ in range(groups)]
+        load = [0] * groups
+        for collection in sorted(size, key=lambda c: (-size[c], c)):
+            group = min(range(groups), key=load.__getitem__)
+            dealt[group].append(collection)
+            load[group] += size[collection]
+        out: list[tuple[list[str], list[str]]] = []
+        for collections in dealt[1:]:
+            if not collections:
+                continue
+            taken = [b for c in collections for b in self._route.pop(c)]
+            for bucket in taken:
+                bucket.close()
+            gone = {id(b) for b in taken}
+            self.buckets = [b for b in self.buckets if id(b) not in gone]
+            out.append((sorted(collections), [b.path for b in taken]))
+        self._held = self._held or bool(out)
+        return out
+
+    @classmethod
+    def of_files(cls, paths: list[str], limit: int, work_dir: str | None = None,
+                 pause: Callable[[], None] = lambda: None) -> "BucketedRows":
+        """The buckets another fold detached (`detach`), to `drain` here: each bucket folded with at
+        most `limit` rows in memory; the files are removed as they are folded."""
+        rows = cls(limit, work_dir, pause=pause)
+        rows.buckets = [_Bucket.existing(path) for path in paths]
+        return rows
 
     def _new_buckets(self, count: int, prefix: str) -> list[_Bucket]:
         if self._dir is None:
@@ -119,7 +189,7 @@ class BucketedRows:
                 bucket.close()
                 yield from self._fold_bucket(bucket, depth=1)
         finally:
-            self.close()
+            self.close(final=False)
 
     def _fold_bucket(self, bucket: _Bucket, depth: int) -> Iterator[tuple[str, list[Row]]]:
         rows: dict[Key, Row] = {}
@@ -139,7 +209,7 @@ class BucketedRows:
                 applied += 1
                 if len(rows) > before:
                     created[collection] = created.get(collection, 0) + 1
-            if len(rows) > self.limit:  # the estimate was short: split this bucket again
+            if len(rows) > self._bucket_limit:  # the estimate was short: split this bucket again
                 del rows
                 yield from self._split(bucket, depth)
                 return
@@ -164,10 +234,15 @@ class BucketedRows:
         for part in parts:
             yield from self._fold_bucket(part, depth + 1)
 
-    def close(self) -> None:
+    def close(self, final: bool = True) -> None:
+        """Close and remove the bucket files; with `final=False` (the end of `drain`), files
+        detached to another process stay until the final `close`."""
         for bucket in self.buckets:
             bucket.close()
         self.buckets = []
+        if not final and self._held:
+            return
+        self._held = False
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
@@ -199,11 +274,20 @@ class _Bucket:
     def __init__(self, path: str) -> None:
         self.path = path
         self.pending: list[tuple[Any, ...]] = []
+        self.appended = 0  # records appended so far
         self.file: Any = open(path, "wb")
+
+    @classmethod
+    def existing(cls, path: str) -> "_Bucket":
+        """A complete bucket file written by another fold, to read."""
+        bucket = cls.__new__(cls)
+        bucket.path, bucket.pending, bucket.file, bucket.appended = path, [], None, 0
+        return bucket
 
     def append(self, record: tuple[Any, ...]) -> None:
         pending = self.pending
         pending.append(record)
+        self.appended += 1
         if len(pending) >= _BATCH:
             self._write()
 

@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with cyclic_gc_paused():
             ensure_indexes(shadow.db)
             bulk = BucketedRows(args.cache_rows, shadow.scratch_dir(), expected_events=reader.total,
-                                pause=report)
+                                pause=report, groups=2 if args.parallel_drain else 1)
             add, done = bulk.add, bulk.event_done
             n = 0
             for event in reader.events():
@@ -165,7 +165,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             def written(n: int) -> None:
                 report.rows_written = n
                 report()
-            write_all(shadow, bulk, progress=written)
+            helpers: list[_BucketWriter] = []
+            try:
+                parts = bulk.detach()  # collections folded and written by other processes, beside this one
+                if parts:
+                    shadow.close()  # their files are the helpers' alone until they are done
+                    helpers = [_BucketWriter(args, collections, paths, bulk) for collections, paths in parts]
+                    shadow = SHADOW_FACTORY(args.shadow_dir, args.db, all_collections(), args.tag)
+                write_all(shadow, bulk, progress=written)
+                for helper in helpers:
+                    theirs = helper.wait()
+                    bulk.applied += theirs["applied"]
+                    for collection, n in theirs["counts"].items():
+                        bulk.counts[collection] = bulk.counts.get(collection, 0) + n
+                    bulk.peak = max(bulk.peak, theirs["peak"])
+                    bulk.splits += theirs["splits"]
+                    report.rows_written += theirs["written"]
+                if helpers:
+                    shadow.close()  # reopened: the helpers' files as they left them
+                    shadow = SHADOW_FACTORY(args.shadow_dir, args.db, all_collections(), args.tag)
+                    shadow.loaded.update(bulk.counts)  # every collection with rows, for the catch-up's reads
+            finally:
+                for helper in helpers:
+                    helper.kill()
+                bulk.close()
             _hold(args.attempt, "writing", report)
             marks.append(("catching_up", time.monotonic()))
             report.phase = "catching_up"
@@ -190,6 +213,36 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             replay.close()
 
 
+class _BucketWriter:
+    """The process folding and writing one group of buckets (bucket_writer.py)."""
+
+    def __init__(self, args: argparse.Namespace, collections: list[str], buckets: list[str],
+                 bulk: BucketedRows) -> None:
+        cmd = [sys.executable, "-m", "services.ledger.bucket_writer", "--shadow-dir", args.shadow_dir,
+               "--db", args.db, "--tag", args.tag, "--limit", str(bulk._bucket_limit)]
+        if bulk._work_root is not None:
+            cmd += ["--work-dir", bulk._work_root]
+        for collection in collections:
+            cmd += ["--collection", collection]
+        for path in buckets:
+            cmd += ["--bucket", path]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+
+    def wait(self) -> dict[str, Any]:
+        out, _ = self.proc.communicate()
+        if self.proc.returncode != 0:
+            raise RuntimeError(f"the bucket writer process ended with exit code {self.proc.returncode}")
+        for line in out.decode().splitlines():
+            if line.startswith('{"done"'):
+                return json.loads(line)["done"]
+        raise RuntimeError("the bucket writer process ended without its result")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
 def _file_shadow(directory: str, db_name: str, collections: Iterable[str], tag: str) -> Any:
     from fangfei.eventstore.shadow import Shadow
 
@@ -208,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-rows", type=int, default=CACHE_ROWS)
     parser.add_argument("--idle-timeout", type=float, default=60.0)
     parser.add_argument("--attempt", type=int, default=1)
+    parser.add_argument("--single-drain", dest="parallel_drain", action="store_false",
+                        help="fold and write every bucket here (no bucket writer process)")
     parser.add_argument("--topic", action="append", help="replaces the source topics (the bench's copies)")
     args = parser.parse_args(argv)
     die_with_parent()

@@ -95,3 +95,38 @@ def test_the_garbage_collector_runs_again_after_a_rebuild_that_failed(deliveries
     with pytest.raises(ConnectionError):
         rebuild(fresh_memory_db(), broken(), cache_rows=20)
     assert gc.isenabled(), "a failed rebuild must not leave the cyclic collector off"
+
+
+@pytest.mark.parametrize("limit,expected", [(700, 6500), (300, 1)])
+def test_two_processes_folding_half_the_collections_each_give_the_unbounded_fold(
+        deliveries: list[Any], tmp_path: Any, limit: int, expected: int) -> None:
+    """The rebuild worker hands part of the collections to a bucket writer process (`detach`,
+    `of_files`): together they give every row once, as one fold would, each within half the limit."""
+    reference, _, applied = fold_events(deliveries)
+    rows = BucketedRows(limit, str(tmp_path), expected_events=lambda: expected, groups=2)
+    for event in deliveries:
+        rows.event_done()
+        for up in plans_for(event):
+            rows.add(up)
+    parts = rows.detach()
+    assert len(parts) == 1
+    theirs_collections, paths = parts[0]
+    assert all(os.path.exists(p) for p in paths), "detached buckets are complete files"
+    got: dict[tuple[str, str], dict[str, Any]] = {}
+    other = BucketedRows.of_files(paths, rows._bucket_limit, str(tmp_path))
+    for drained, mine in ((rows, True), (other, False)):
+        for collection, docs in drained.drain():
+            assert (collection in theirs_collections) is not mine, "each collection is written by one side"
+            for doc in docs:
+                assert (collection, doc["_id"]) not in got
+                got[(collection, doc["_id"])] = doc
+    assert [p for p in paths if os.path.exists(p)] == [], "the other side removes what it folded"
+    assert got.keys() == reference.keys()
+    assert [k for k in reference if got[k] != reference[k]] == []
+    assert rows.applied + other.applied == applied
+    assert other.peak <= limit // 2 + 1, "each side folds at most half the limit at once"
+    assert set(theirs_collections) and {c for c, _ in reference} - set(theirs_collections), \
+        "both sides get collections"
+    rows.close()
+    other.close()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
