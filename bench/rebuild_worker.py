@@ -37,6 +37,7 @@ import pstats
 import resource
 import shutil
 import sys
+import threading
 import time
 from typing import Any, Callable, Iterable, Iterator
 
@@ -60,6 +61,47 @@ def rss_kb() -> int:
     bound of the two together."""
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+
+
+class TreeRss:
+    """The peak of this process's resident memory plus all its descendants' at once, sampled every
+    `every_s` in a thread. A rebuild runs in several processes (the worker, its replay readers, its
+    bucket writer: ADR 0018, 0019), and `ru_maxrss` of the children is only the largest one's."""
+
+    def __init__(self, every_s: float = 0.1) -> None:
+        self.every_s = every_s
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True, name="tree-rss")
+
+    def __enter__(self) -> "TreeRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_kb = max(self.peak_kb, tree_rss_kb(os.getpid()))
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak_kb = max(self.peak_kb, tree_rss_kb(os.getpid()))
+            self._stop.wait(self.every_s)
+
+
+def tree_rss_kb(pid: int) -> int:
+    """VmRSS of `pid` and every descendant, now (KiB); processes that end meanwhile count 0."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                total += next((int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0)
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                todo += [int(c) for c in fh.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total
 
 
 def current_rss_kb() -> int:
@@ -182,9 +224,10 @@ def run_rebuild_job(args: argparse.Namespace, in_process: bool | None = None) ->
     try:
         rebuild_job.request(db, rebuild_job.to_iso_now)
         started = clock()
-        state = rebuild_job.run(db, args.bootstrap, topics=_topics(args), in_process=in_process)
+        with TreeRss() as tree:
+            state = rebuild_job.run(db, args.bootstrap, topics=_topics(args), in_process=in_process)
         seconds = clock() - started
-        peak = rss_kb()
+        peak = max(tree.peak_kb, rss_kb())
         if state.get("state") != "done" or state["events_read"] != args.events:
             raise RuntimeError(f"rebuild job ended {state.get('state')} after {state.get('events_read')} of "
                                f"{args.events} events")

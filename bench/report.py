@@ -364,9 +364,9 @@ def _largest(reb: dict[str, Any]) -> dict[str, Any]:
     return reb["sizes"][max(reb["sizes"], key=int)]
 
 
-STAGE_LABELS = {"read_fold": "read (kafka-python) + decode + plan + fold into memory or buckets",
+STAGE_LABELS = {"read_fold": "read (kafka-python) + decode + plan (reader processes) + fold into memory or buckets",
                 "decode": "decode (msgspec fast path)",
-                "write": "buckets folded, rows written once", "catch_up": "catch-up and hand-over",
+                "write": "buckets folded, rows written once (two processes)", "catch_up": "catch-up and hand-over",
                 "locked": "under the lock (last tail, seal, swap)"}
 
 
@@ -417,18 +417,22 @@ def rebuild_section(reb: dict[str, Any]) -> str:
              "(docs/adr/0015-shadow-rebuild.md, docs/adr/0018-bucketed-rebuild-fold.md). On the embedded store the replay, "
              "fold and bulk write run in a worker process of their own (`services/ledger/rebuild_worker.py`); the service "
              "keeps the last tail and the swap. It replays every source topic of the ledgers (intake, escalation and "
-             "roster) from offset 0 with a private kafka-python reader, decodes each event with the msgspec fast path "
+             "roster) from offset 0 with private kafka-python readers (two processes, each reading, decoding and "
+             "planning half of the partitions; docs/adr/0019-rebuild-across-processes.md), decodes each event with the msgspec fast path "
              "(`fangfei.events.fast`, checked against the marshmallow catalogue; anything it does not accept is judged "
              "by `decode_event`), folds them with the live projectors "
              f"({ledger_text}) into a **shadow** of the read models (at most `rebuild.CACHE_ROWS` rows in memory; past "
-             "that the row changes go to hash buckets on disk, folded one at a time at the end, each row written "
-             "once), reads on to the new end, and swaps the shadow in under the write "
+             "that the row changes go to hash buckets on disk, one set per collection, folded one at a time at the end, "
+             "each row written once, half of the collections by a bucket writer process beside the worker), reads on "
+             "to the new end, and swaps the shadow in under the write "
              "lock. The store is a fresh embedded file. The data (`bench/dataset.py`): clues over a year across three "
              f"streets, each with its `clue.reported`, its `case.opened` and one more event, the other "
              f"{len(types) - 2} consumed types in turn (case lifecycle, enterprise risk, obligations, the record types "
              f"of the ledgers, roster's communities), all of the {len(types)} types the ledgers consume; published once "
              "per run to a broker of the bench's own. The service stack is stopped, so nothing else of the platform "
-             "shares the cores. Each measurement is a fresh process (peak memory is its own plus its rebuild worker's).\n",
+             "shares the cores. Each measurement is a fresh process. Peak memory is the largest sum of that process and "
+             "all the rebuild's processes at one time (worker, replay readers, bucket writer), sampled every 100 ms, "
+             "or its own peak plus its largest child's when that is more.\n",
              "References, same data, same run: **consume** = the same kafka-python reader doing nothing with the "
              "records; **consume + JSON** = the same plus `json.loads` of each value (the acceptance reference: "
              "a rebuild should reach half of it); **insert** = plain litemongo `insert_many` of the very rows the "
@@ -454,7 +458,7 @@ def rebuild_section(reb: dict[str, Any]) -> str:
     big = _largest(reb)
     keys = [k for k in STAGE_LABELS if k in big["stage_us_per_event"]]
     lines += ["Where a rebuild's time goes, per event (µs, median of the runs; the phases are the job's own report; "
-              "decode runs in the worker process and is timed alone in the next table):\n",
+              "decode and plan run in the reader processes, beside the fold, and are timed alone in the next table):\n",
               "| events | " + " | ".join(STAGE_LABELS[k] for k in keys) + " | total | lock held (ms) |",
               "|---|" + "---|" * (len(keys) + 2)]
     for size in sizes:

@@ -44,6 +44,7 @@ from fangfei.eventstore.shadow import Shadow, discard, kind_of, swap
 from .ledgers import all_collections, ensure_indexes, plans_for
 from .buckets import BucketedRows
 from .rebuild import CACHE_ROWS, Difference, SpillRows, compare, cyclic_gc_paused, fold, write_all, write_rows
+from .rebuild_worker import readers_setting
 from .replay import TopicReplay
 
 log = logging.getLogger(__name__)
@@ -237,12 +238,13 @@ def _run_in_worker(db: Any, bootstrap: str, cache_rows: int, topics: list[str] |
                    started: float) -> dict[str, Any]:
     """The replay, fold, bulk write and first catch-up in `rebuild_worker` (another process, so
     another core and another GIL); its progress is copied into the job document as it comes."""
+    readers = readers_setting()  # a bad setting fails the job with its reason, before any work
     tag = uuid.uuid4().hex
     discard(db)  # shadows of earlier attempts that never reached their commit point
     directory = Shadow.directory_for(db, tag)
     cmd = [sys.executable, "-m", "services.ledger.rebuild_worker", "--bootstrap", bootstrap,
            "--shadow-dir", str(directory), "--db", db.name, "--tag", tag, "--cache-rows", str(cache_rows),
-           "--idle-timeout", str(IDLE_TIMEOUT_S), "--attempt", str(attempt)]
+           "--idle-timeout", str(IDLE_TIMEOUT_S), "--attempt", str(attempt), "--readers", str(readers)]
     for topic in topics or ():
         cmd += ["--topic", topic]
     path = os.pathsep.join(p for p in (_REPO_ROOT, os.environ.get("PYTHONPATH")) if p)

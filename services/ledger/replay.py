@@ -43,16 +43,23 @@ POLL_RECORDS = 5000
 class TopicReplay:
     def __init__(self, bootstrap: str, sources: tuple[str, ...] = SOURCES, idle_timeout_s: float = 60.0,
                  topics: list[str] | None = None, positions: dict[str, dict[str, int]] | None = None,
-                 already_read: int = 0) -> None:
+                 already_read: int = 0, part: tuple[int, int] | None = None) -> None:
         """`topics` replaces the sources' topics (the bench reads its own copies of them).
         `positions` ({topic: {partition: offset}}, as `positions()` gives them) goes on from where
         another reader stopped (a rebuild worker process) instead of offset 0; `already_read` is
-        what that reader had read, so progress goes on counting."""
+        what that reader had read, so progress goes on counting. `part` = (k, n): only every n-th
+        partition, from the k-th, of the sources' partitions in topic order (one of n readers
+        sharing the log, each a whole partition, so each stream stays in one reader, in order)."""
         self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="fangfei-ledger-replay",
                                       **BULK_READ)
         self.tps: list[TopicPartition] = []
         for topic in topics if topics is not None else [events_topic(source) for source in sources]:
             self.tps += [TopicPartition(topic, p) for p in sorted(partitions_of(self.consumer, topic))]
+        if part is not None:
+            k, n = part
+            if not 0 <= k < n:
+                raise ValueError(f"part {k} of {n} does not exist")
+            self.tps = self.tps[k::n]
         self.idle_timeout_s = idle_timeout_s
         self.last_fetch_sent = 0.0  # monotonic send time of the newest fetch whose response arrived
         self._watch_fetches()

@@ -29,7 +29,7 @@ from fangfei.testing.kafka import producer, wait_until
 from services.ledger.ledgers import LEDGERS, all_collections
 from services.ledger.rebuild import fold_events
 from services.ledger.statistics import TABLES
-from services.ledger.tests.history import STREETS, generate
+from services.ledger.tests.history import STREETS, generate, topic_of
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,6 @@ pytestmark = pytest.mark.integration
 # events), while live consumption of it (~15 s) keeps the module around 35 s.
 HISTORY_EVENTS = 6_000
 DEADLINE_S = 120.0  # generous: two cores shared with other work (not a latency claim)
-_ESCALATION_KINDS = ("case", "sla", "obligation", "campaign", "enterprise")
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +49,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     s.start(timeout_s=120)
     yield s
     s.stop()
-
-
-def topic_of(event: Event) -> str:
-    """The producer's topic of an event type (enterprise_profile.* is recorded through intake)."""
-    kind = event.type.split(".")[0]
-    if kind == "roster":
-        return "roster.events"
-    return "escalation.events" if kind in _ESCALATION_KINDS else "intake.events"
 
 
 def publish(stack: Stack, streams: list[list[Event]]) -> None:

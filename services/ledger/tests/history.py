@@ -194,3 +194,14 @@ def topic_order(streams: list[list[Event]]) -> list[Event]:
                 if not s:
                     head.remove(s)
     return out
+
+
+_ESCALATION_KINDS = ("case", "sla", "obligation", "campaign", "enterprise")
+
+
+def topic_of(event: Event) -> str:
+    """The producer's topic of an event type (enterprise_profile.* is recorded through intake)."""
+    kind = event.type.split(".")[0]
+    if kind == "roster":
+        return "roster.events"
+    return "escalation.events" if kind in _ESCALATION_KINDS else "intake.events"

@@ -124,7 +124,7 @@ def test_two_processes_folding_half_the_collections_each_give_the_unbounded_fold
     assert got.keys() == reference.keys()
     assert [k for k in reference if got[k] != reference[k]] == []
     assert rows.applied + other.applied == applied
-    assert other.peak <= limit // 2 + 1, "each side folds at most half the limit at once"
+    assert other.peak <= limit // 4 + 1, "each side folds at most a quarter of the limit at once"
     assert set(theirs_collections) and {c for c, _ in reference} - set(theirs_collections), \
         "both sides get collections"
     rows.close()
