@@ -13,11 +13,12 @@ How: up to `limit` rows are folded in memory, as before. Past that, the fold swi
 as a snapshot, and from then on each row change (an `Upsert`, by its fields) is appended to its
 key's bucket instead of being folded. At the end each bucket is folded alone: its snapshots, then its
 changes, in the order they were read, so every stream's versions stay in order. Its rows then go to
-the shadow in one bulk write, each row written once. The bucket count comes from the number of
-rows expected (the rows so far, scaled by the events still to read). A bucket that still holds
-more than `limit` rows is split again by another hash, so memory stays bounded whatever the
-estimate. Appending and reading a change back costs a few microseconds (buffered
-sequential files, pickled); a fetch-back cost tens.
+the shadow in one bulk write, each row written once. Each collection has buckets of its own,
+as many as its rows expected need (its rows so far, scaled by the events still to read), so that
+at the end the collections can be dealt by size to processes that fold and write them side by side
+(`detach`, `of_files`; ADR 0019). A bucket that still holds more than its limit of rows is split
+again by another hash, so memory stays bounded whatever the estimate. Appending and reading a
+change back costs a few microseconds (buffered sequential files, pickled); a fetch-back cost tens.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class BucketedRows:
         self.groups = max(1, groups)
         self._route: dict[str, list[_Bucket]] = {}  # collection → its own buckets
         self._held = False  # detached buckets are being read by another process: keep the files
-        self._bucket_limit = self.limit  # rows one bucket may hold when folded (limit, or limit / 2 groups with helpers)
+        self._bucket_limit = self.limit  # rows a bucket may hold when folded (see _to_buckets)
         self._scale = 8.0  # rows expected at the end per row at the switch to buckets
         self.pause = pause  # called every few thousand records folded from a bucket (green yield)
         self.cache: dict[Key, Row] = {}
@@ -111,7 +112,8 @@ class BucketedRows:
         self._scale = max(expected, seen) / seen if expected else 8.0
         # The process that held `limit` rows in memory keeps that memory (CPython rarely gives it
         # back), so with helpers the buckets are sized for half the limit over all the processes:
-        # together they stay near one limit's worth of rows (measured at 1M: 844 MiB at the peak for all the processes, 1,023 MiB with buckets of `limit / groups`).
+        # together they stay near one limit's worth of rows (measured at 1M: 844 MiB at the peak
+        # for all the processes, 1,023 MiB with buckets of `limit / groups`).
         self._bucket_limit = self.limit if self.groups == 1 else max(1, self.limit // (2 * self.groups))
         per_collection: dict[str, int] = {}
         for collection, _ in self.cache:
