@@ -157,7 +157,8 @@ class _Readers:
             if frame is None:
                 code = self.procs[part].wait()
                 if code != 0 or part not in ended:
-                    raise RuntimeError(f"replay reader {part + 1} of {self.parts} ended with exit code {code}")
+                    raise RuntimeError(f"replay reader {part + 1} of {self.parts} ended "
+                                       f"with exit code {code}")
                 continue
             if frame[0] == "upserts":
                 _, changes, events, self._read[part], self._totals[part] = frame
