@@ -106,3 +106,26 @@ def test_the_worker_processes_together_write_what_one_fold_gives(
     scratch = tmp_path / "rebuild" / "tag" / "scratch"
     assert not scratch.exists() or [p for p in scratch.rglob("*") if p.is_file()] == [], \
         "bucket files are removed once folded"
+
+
+def test_a_reader_that_fails_fails_the_worker_with_its_reason_and_leaves_no_process(tmp_path: Path) -> None:
+    """No broker at the address: the readers end with an error, the worker ends with one naming the
+    reader (the service then marks the job failed), and no reader is left running."""
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = worker_args(f"127.0.0.1:{port}", tmp_path / "rebuild" / "tag" / "fangfei_ledger", 1000, 2)
+    cmd = [sys.executable, "-m", "services.ledger.rebuild_worker", "--bootstrap", args.bootstrap,
+           "--shadow-dir", args.shadow_dir, "--db", args.db, "--tag", args.tag, "--readers", "2",
+           "--idle-timeout", "5"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.join(REPO_ROOT, "shared"), REPO_ROOT]),
+           "PYTHONWARNINGS": "ignore"}
+    out = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
+    assert "replay reader" in out.stderr and "ended with exit code" in out.stderr, out.stderr[-2000:]
+    assert not any('"done"' in line for line in out.stdout.splitlines())
+    leftovers = subprocess.run(["pgrep", "-f", f"services.ledger.replay_reader --bootstrap {args.bootstrap}"],
+                               capture_output=True, text=True)
+    assert leftovers.stdout.strip() == "", "the readers are gone with the worker"
