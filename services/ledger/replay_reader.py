@@ -26,6 +26,7 @@ An error ends the process with a non-zero exit code and its traceback on stderr.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -87,9 +88,12 @@ def main(argv: list[str] | None = None) -> int:
             undecodable = _plan_frames(replay, out, parent)
         write_frame(out, ("end", replay.positions(), replay.read, replay.total(), undecodable))
         out.flush()
-    finally:
+    except BaseException:
         replay.close()
-    return 0
+        raise
+    # Done and reported: the worker waits for this exit, so skip closing the consumer and the
+    # interpreter's teardown (the sockets close with the process).
+    os._exit(0)
 
 
 if __name__ == "__main__":
