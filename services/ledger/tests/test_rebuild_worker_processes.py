@@ -129,3 +129,47 @@ def test_a_reader_that_fails_fails_the_worker_with_its_reason_and_leaves_no_proc
     leftovers = subprocess.run(["pgrep", "-f", f"services.ledger.replay_reader --bootstrap {args.bootstrap}"],
                                capture_output=True, text=True)
     assert leftovers.stdout.strip() == "", "the readers are gone with the worker"
+
+
+def children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(c) for c in fh.read().split()]
+    except OSError:
+        return []
+
+
+def test_the_readers_die_with_a_killed_worker(history_on_broker: tuple[str, list[Any]], tmp_path: Path) -> None:
+    """The worker SIGKILLed (as when the service is: PDEATHSIG) while its readers are mid-replay:
+    no reader goes on reading for a shadow nobody will use."""
+    import signal
+
+    from fangfei.testing.kafka import wait_until
+
+    bootstrap, _ = history_on_broker
+    args = worker_args(bootstrap, tmp_path / "rebuild" / "tag" / "fangfei_ledger", 400, 2)
+    cmd = [sys.executable, "-m", "services.ledger.rebuild_worker", "--bootstrap", args.bootstrap,
+           "--shadow-dir", args.shadow_dir, "--db", args.db, "--tag", args.tag, "--readers", "2"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.join(REPO_ROOT, "shared"), REPO_ROOT]),
+           "PYTHONWARNINGS": "ignore"}
+    worker = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        readers = wait_until(lambda: len(children(worker.pid)) == 2 and children(worker.pid), 30,
+                             "the worker's two readers started")
+        # stopped, the worker reads nothing: its readers fill their pipes and wait there, mid-replay
+        os.kill(worker.pid, signal.SIGSTOP)
+        assert all(os.path.exists(f"/proc/{r}") for r in readers)
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+
+        def gone(pid: int) -> bool:
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    return fh.read().split(")")[-1].split()[0] == "Z"  # a zombie is dead, awaiting init
+            except OSError:
+                return True
+        wait_until(lambda: all(gone(r) for r in readers), 10, "the readers gone with the worker")
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
