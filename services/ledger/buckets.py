@@ -30,6 +30,7 @@ import shutil
 import struct
 import tempfile
 from typing import Any, Callable, Iterator
+from zlib import crc32
 
 from .upserts import Upsert, fold_parts
 
@@ -37,6 +38,10 @@ _FRAME = struct.Struct("<I")  # length of one encoded batch of records
 _BATCH = 2048  # records buffered per bucket before they are encoded and written
 _MAX_BUCKETS = 256  # open files at once
 _SNAPSHOT, _CHANGE = 0, 1
+# Buckets per collection, over what its rows at the switch predict (rows so far, scaled by the events
+# still to read). With 1.25 the bench's 1M history came out short in 8 buckets: each was folded up to
+# its limit, then read again and split, which cost ~3 s of its ~17 s of writing; with 2 none was.
+SLACK = 2.0
 
 Row = dict[str, Any]
 Key = tuple[str, str]
@@ -84,7 +89,7 @@ class BucketedRows:
         """`add`, of an Upsert given by its fields (as replay readers send them, rebuild_worker.py)."""
         if self.buckets:
             buckets = self._route.get(collection) or self._route_new(collection)
-            buckets[hash((collection, doc_id)) % len(buckets)].append(
+            buckets[slot(doc_id, len(buckets))].append(
                 (_CHANGE, collection, doc_id, stream_id, version, set_, set_on_insert, max_, inc))
             return
         cache = self.cache
@@ -95,6 +100,19 @@ class BucketedRows:
                 self.counts[collection] = self.counts.get(collection, 0) + 1
                 if len(cache) > self.limit:
                     self._to_buckets()
+
+    def add_encoded(self, collection: str, index: int, count: int, blob: bytes) -> None:
+        """Append `count` row changes that a replay reader already routed to bucket `index` of
+        `collection` (by `routing()`) and encoded as a bucket file holds them (`EncodedBatches`)."""
+        buckets = self._route.get(collection) or self._route_new(collection)
+        buckets[index].append_encoded(blob, count)
+
+    def routing(self) -> dict[str, int] | None:
+        """How many buckets each collection has (None while the fold is in memory): what replay
+        readers need to route and encode their row changes themselves (`EncodedBatches`)."""
+        if not self._route:
+            return None
+        return {collection: len(buckets) for collection, buckets in self._route.items()}
 
     def event_done(self) -> None:
         """Count one event read (sizes the partition when the rows outgrow memory)."""
@@ -123,14 +141,18 @@ class BucketedRows:
         route = self._route
         for key, row in self.cache.items():
             buckets = route[key[0]]
-            buckets[hash(key) % len(buckets)].append((_SNAPSHOT, key[0], key[1], row))
+            buckets[slot(key[1], len(buckets))].append((_SNAPSHOT, key[0], key[1], row))
         self.cache = {}
 
-    def _route_new(self, collection: str, rows_now: int = 1) -> list[_Bucket]:
-        """The buckets of `collection` (one for a collection first seen after the switch)."""
+    def _route_new(self, collection: str, rows_now: int | None = None) -> list[_Bucket]:
+        """The buckets of `collection`: for its `rows_now` at the switch, or exactly one for a
+        collection first seen after it (the rule the replay readers follow too, `EncodedBatches`)."""
         open_now = len(self.buckets)
-        wanted = math.ceil(rows_now * self._scale * 1.25 / self._bucket_limit)
-        count = max(1, min(wanted, (_MAX_BUCKETS - open_now) // 2))  # leave room for later collections
+        if rows_now is None:
+            count = 1
+        else:
+            wanted = math.ceil(rows_now * self._scale * SLACK / self._bucket_limit)
+            count = max(1, min(wanted, (_MAX_BUCKETS - open_now) // 2))  # leave room for later collections
         buckets = self._new_buckets(count, f"{collection}.")
         self.buckets.extend(buckets)
         self._route[collection] = buckets
@@ -306,6 +328,15 @@ class _Bucket:
         self.file.write(data)
         self.pending = []
 
+    def append_encoded(self, blob: bytes, count: int) -> None:
+        """Append `count` records already encoded by `_encode` (after what this process appended
+        before them, so that every stream's changes stay in the order they were read)."""
+        if self.pending:
+            self._write()
+        self.file.write(_FRAME.pack(len(blob)))
+        self.file.write(blob)
+        self.appended += count
+
     def close(self) -> None:
         if self.file is not None:
             if self.pending:
@@ -329,4 +360,55 @@ class _Bucket:
             pass
 
 
-__all__ = ["BucketedRows"]
+def slot(doc_id: str, count: int) -> int:
+    """The bucket of row `doc_id` among its collection's `count`. CRC-32, not `hash`: Python's
+    string hash differs from process to process, and the replay readers route their changes to the
+    worker's buckets themselves (`EncodedBatches`)."""
+    return crc32(doc_id.encode()) % count if count > 1 else 0
+
+
+class EncodedBatches:
+    """A replay reader's row changes once the worker's fold has gone to buckets (ADR 0019): routed
+    to the worker's buckets by its `routing()` (a collection it had no rows of gets one bucket, as
+    it does there) and pickled in batches exactly as a bucket file holds them. The worker appends
+    each batch to its bucket as it is (`BucketedRows.add_encoded`): before, it unpickled every
+    change the readers sent and pickled it again into a bucket, ~8 us per change, a third of the
+    replay's CPU at 1M events."""
+
+    def __init__(self, routing: dict[str, int], batch: int = 512) -> None:
+        """`batch`: changes per encoded batch. Smaller than a bucket's own batches: a reader holds one
+        pending batch per bucket (~1 KiB a change), and at 1M events the two readers then held
+        ~300 MiB with batches of 2,048, which took the rebuild's peak over 1 GiB."""
+        self.routing = dict(routing)
+        self.batch = batch
+        self.pending: dict[tuple[str, int], list[tuple[Any, ...]]] = {}
+        self.ready: list[tuple[str, int, int, bytes]] = []  # (collection, bucket, records, encoded)
+        self.added = 0
+
+    def add(self, collection: str, doc_id: str, stream_id: str, version: int, set_: Any, set_on_insert: Any,
+            max_: Any, inc: Any) -> None:
+        count = self.routing.get(collection)
+        if count is None:
+            count = self.routing[collection] = 1
+        key = (collection, slot(doc_id, count))
+        pending = self.pending.get(key)
+        if pending is None:
+            pending = self.pending[key] = []
+        pending.append((_CHANGE, collection, doc_id, stream_id, version, set_, set_on_insert, max_, inc))
+        self.added += 1
+        if len(pending) >= self.batch:
+            self.ready.append((collection, key[1], len(pending), _Bucket._encode(pending)))
+            self.pending[key] = []
+
+    def take(self, final: bool = False) -> list[tuple[str, int, int, bytes]]:
+        """The batches complete so far (and with `final`, every change still pending)."""
+        if final:
+            for (collection, index), pending in self.pending.items():
+                if pending:
+                    self.ready.append((collection, index, len(pending), _Bucket._encode(pending)))
+            self.pending = {}
+        ready, self.ready = self.ready, []
+        return ready
+
+
+__all__ = ["BucketedRows", "EncodedBatches", "slot"]

@@ -7,7 +7,9 @@ events in a green thread shares one OS thread and one GIL with the live consumer
 It yielded every 100 events, but live ledger rows still waited 3.4x longer at p99 while rebuilds
 ran. Here the fold and the bulk write run on other cores, in processes of their own:
 - `replay_reader.py` (`READERS` of them): each reads its share of the topics' partitions, decodes
-  and plans, and sends the row changes here, where they are folded (or bucketed, past the limit);
+  and plans, and sends the row changes here, where they are folded; once the fold outgrew its
+  memory and went to buckets, the readers are told the buckets' routing and send their changes
+  routed and encoded, and this process only appends them to the bucket files;
 - `bucket_writer.py`: once the fold went to buckets, it folds and writes half of the collections
   (by size) while this process does the other half.
 The service process only
@@ -125,7 +127,7 @@ class _Readers:
                    "--idle-timeout", str(args.idle_timeout), "--part", str(part), "--parts", str(self.parts)]
             for topic in args.topic or ():
                 cmd += ["--topic", topic]
-            self.procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL))
+            self.procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.PIPE))
         self._read = [0] * self.parts
         self._totals: list[int | None] = [None] * self.parts
         self.undecodable = 0
@@ -149,8 +151,20 @@ class _Readers:
     def total(self) -> int | None:
         return None if None in self._totals else sum(self._totals)  # type: ignore[arg-type]
 
-    def changes(self) -> Iterator[tuple[list[tuple[Any, ...]], int]]:
-        """(row changes, events they came from), frame by frame, until every reader reached its end."""
+    def route(self, routing: dict[str, int]) -> None:
+        """Tell every reader still reading the buckets' routing: from its next frame on it sends its
+        changes routed and encoded (`buckets.EncodedBatches`)."""
+        line = (json.dumps({"routing": routing}) + "\n").encode()
+        for proc in self.procs:
+            try:
+                proc.stdin.write(line)  # type: ignore[union-attr]
+                proc.stdin.flush()  # type: ignore[union-attr]
+            except (BrokenPipeError, ValueError):  # that reader is done: its frames are all plain
+                pass
+
+    def changes(self) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[str, int, int, bytes]], int]]:
+        """(row changes, routed and encoded batches of them, events they came from), frame by
+        frame, until every reader reached its end."""
         ended: set[int] = set()
         positions: dict[str, dict[str, int]] = {}
         while len(ended) < self.parts:
@@ -162,8 +176,8 @@ class _Readers:
                                        f"with exit code {code}")
                 continue
             if frame[0] == "upserts":
-                _, changes, events, self._read[part], self._totals[part] = frame
-                yield changes, events
+                _, changes, batches, events, self._read[part], self._totals[part] = frame
+                yield changes, batches, events
             elif frame[0] == "end":
                 _, theirs, self._read[part], self._totals[part], undecodable = frame
                 self.undecodable += undecodable
@@ -179,6 +193,10 @@ class _Readers:
 
     def close(self) -> None:
         for proc in self.procs:
+            try:
+                proc.stdin.close()  # type: ignore[union-attr]
+            except (BrokenPipeError, OSError):
+                pass
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
@@ -205,11 +223,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ensure_indexes(shadow.db)
             bulk = BucketedRows(args.cache_rows, shadow.scratch_dir(), expected_events=reader.total,
                                 pause=report, groups=2 if args.parallel_drain else 1)
-            add = bulk.add_parts
-            for changes, events in reader.changes():
+            add, add_encoded = bulk.add_parts, bulk.add_encoded
+            routed = 0  # row changes the readers routed and encoded themselves
+            routing_sent = False
+            for changes, batches, events in reader.changes():
                 for change in changes:
                     add(*change)
+                for batch in batches:
+                    add_encoded(*batch)
+                    routed += batch[2]
                 bulk.events_seen += events
+                if not routing_sent:
+                    routing = bulk.routing()
+                    if routing is not None:
+                        reader.route(routing)
+                        routing_sent = True
                 report()
             _hold(args.attempt, "replaying", report)
             # what was published meanwhile is read here, from where the reader stopped
@@ -266,6 +294,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         return {"positions": replay.positions(), "events_read": replay.read, "events_total": replay.total(),
                 "rows": rows.counts, "applied": applied, "peak_cache_rows": max(bulk.peak, rows.peak),
                 "undecodable": replay.undecodable, "readers": reader.parts, "bucket_writers": bucket_writers,
+                "routed_by_readers": routed, "bucket_splits": bulk.splits,
                 "phase_s": {a: round(tb - ta, 3) for (a, ta), (_, tb) in zip(marks, marks[1:])}}
     finally:
         shadow.close()

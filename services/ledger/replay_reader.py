@@ -14,10 +14,17 @@ It also decodes each record and plans its row changes (`ledgers.plans_for`), and
 one reader and in order): N readers share the decoding and planning that dominated the worker's
 replay (decode ~8, plan ~9 us per event), and the worker only folds or buckets the changes.
 
+Once the worker's fold outgrew its memory and went to buckets, it writes their routing on this
+process's stdin (one JSON line, `{"routing": {collection: buckets}}`), and from then on this
+process routes and encodes its row changes itself, in batches exactly as a bucket file holds them
+(`buckets.EncodedBatches`): the worker only appends them to its files (ADR 0019).
+
 Frames:
-- `("upserts", [(collection, doc_id, stream_id, version, set, set_on_insert, max, inc), …], events,
-  read, total)`: the row changes of `events` records in read order (per partition in offset
-  order), with how many records this reader read so far and its share's length when known;
+- `("upserts", [(collection, doc_id, stream_id, version, set, set_on_insert, max, inc), …],
+  [(collection, bucket, records, encoded), …], events, read, total)`: the row changes of `events`
+  records in read order (per partition in offset order), first those sent one by one, then those
+  routed to buckets; with how many records this reader read so far and its share's length when
+  known;
 - `("end", positions, read, total, undecodable)`: the end was reached at these positions; the
   reader then exits. Undecodable records are skipped and counted, as the live consumer parks them.
 An error ends the process with a non-zero exit code and its traceback on stderr.
@@ -26,7 +33,9 @@ An error ends the process with a non-zero exit code and its traceback on stderr.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import select
 import sys
 from typing import Any
 
@@ -35,19 +44,48 @@ from .rebuild import cyclic_gc_paused
 from .replay import TopicReplay
 
 BATCH = 2000  # records per frame
+FRAME_ENV = "FANGFEI_TEST_REPLAY_FRAME"  # tests: fewer records per frame, so that a switch comes mid-replay
 
 
-def _plan_frames(replay: TopicReplay, out: Any, parent: ParentWatch) -> int:
+class _Control:
+    """The worker's messages on stdin, polled between frames without waiting."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.open = stream is not None
+
+    def routing(self) -> dict[str, int] | None:
+        """The buckets' routing, once the worker has sent it (None until then)."""
+        if not self.open:
+            return None
+        try:
+            ready, _, _ = select.select([self.stream], [], [], 0)
+        except (OSError, ValueError):
+            self.open = False
+            return None
+        if not ready:
+            return None
+        line = self.stream.readline()  # one short line, written at once (less than PIPE_BUF)
+        if not line:
+            self.open = False  # the worker closed it: nothing more will come
+            return None
+        return {str(c): int(n) for c, n in json.loads(line)["routing"].items()}
+
+
+def _plan_frames(replay: TopicReplay, out: Any, parent: ParentWatch, control: _Control,
+                 batch: int = BATCH) -> int:
     """Decode and plan every record; frames of row changes. Returns the undecodable count."""
     from fangfei.events.envelope import EventError
 
     from . import replay as replay_module
+    from .buckets import EncodedBatches
     from .ledgers import plans_for
 
     decode = replay_module._decode
     undecodable = 0
     changes: list[tuple[Any, ...]] = []
     append = changes.append
+    routed: EncodedBatches | None = None
     events = 0
     for value in replay.values():
         events += 1
@@ -56,17 +94,28 @@ def _plan_frames(replay: TopicReplay, out: Any, parent: ParentWatch) -> int:
         except EventError:
             undecodable += 1
         else:
-            for up in plans_for(event):
-                append((up.collection, up.doc_id, up.stream_id, up.version, up.set, up.set_on_insert, up.max,
-                        up.inc))
-        if events >= BATCH:
-            write_frame(out, ("upserts", changes, events, replay.read, replay.total()))
+            if routed is None:
+                for up in plans_for(event):
+                    append((up.collection, up.doc_id, up.stream_id, up.version, up.set, up.set_on_insert, up.max,
+                            up.inc))
+            else:
+                for up in plans_for(event):
+                    routed.add(up.collection, up.doc_id, up.stream_id, up.version, up.set, up.set_on_insert,
+                               up.max, up.inc)
+        if events >= batch:
+            write_frame(out, ("upserts", changes, routed.take() if routed else [], events, replay.read,
+                              replay.total()))
             changes = []
             append = changes.append
             events = 0
             if parent.gone():
                 raise SystemExit(3)
-    write_frame(out, ("upserts", changes, events, replay.read, replay.total()))
+            if routed is None:
+                routing = control.routing()
+                if routing is not None:
+                    routed = EncodedBatches(routing)
+    write_frame(out, ("upserts", changes, routed.take(final=True) if routed else [], events, replay.read,
+                      replay.total()))
     return undecodable
 
 
@@ -84,8 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     replay = TopicReplay(args.bootstrap, idle_timeout_s=args.idle_timeout, topics=args.topic or None,
                          part=(args.part, args.parts))
     try:
+        batch = int(os.environ.get(FRAME_ENV) or BATCH)
         with cyclic_gc_paused():  # nothing here is kept: reference counting frees it all
-            undecodable = _plan_frames(replay, out, parent)
+            undecodable = _plan_frames(replay, out, parent, _Control(sys.stdin.buffer), batch)
         write_frame(out, ("end", replay.positions(), replay.read, replay.total(), undecodable))
         out.flush()
     except BaseException:

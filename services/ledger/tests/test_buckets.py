@@ -130,3 +130,67 @@ def test_two_processes_folding_half_the_collections_each_give_the_unbounded_fold
     rows.close()
     other.close()
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_changes_routed_and_encoded_by_readers_give_the_unbounded_fold(deliveries: list[Any], tmp_path: Any) -> None:
+    """Past the switch, replay readers route and encode their changes themselves (`EncodedBatches`)
+    and the worker only appends the batches (`add_encoded`); frames already sent before a reader
+    learnt the routing still arrive one change at a time. Every stream stays in order, and the rows
+    are those of one unbounded fold."""
+    from services.ledger.buckets import EncodedBatches
+
+    reference, _, applied = fold_events(deliveries)
+    shares: list[list[Any]] = [[], []]  # two readers, each with whole streams, in read order
+    for event in deliveries:
+        shares[sum(event.stream_id.encode()) % 2].append(event)
+    rows = BucketedRows(700, str(tmp_path), expected_events=lambda: len(deliveries))
+    readers: list[EncodedBatches | None] = [None, None]
+    lag = [0, 0]  # frames a reader still sends one by one after the routing was sent
+    frame = 40
+    cursors = [0, 0]
+    routed = 0
+    while any(cursors[r] < len(shares[r]) for r in (0, 1)):
+        for r in (0, 1):
+            events = shares[r][cursors[r]:cursors[r] + frame]
+            cursors[r] += len(events)
+            for event in events:
+                rows.event_done()
+                for up in plans_for(event):
+                    parts = (up.collection, up.doc_id, up.stream_id, up.version, up.set, up.set_on_insert,
+                             up.max, up.inc)
+                    if readers[r] is None:
+                        rows.add_parts(*parts)
+                    else:
+                        readers[r].add(*parts)  # type: ignore[union-attr]
+            if readers[r] is not None:
+                for batch in readers[r].take(final=cursors[r] >= len(shares[r])):  # type: ignore[union-attr]
+                    rows.add_encoded(*batch)
+                    routed += batch[2]
+            elif rows.routing() is not None:
+                lag[r] += 1
+                if lag[r] > r:  # the second reader learns it one frame later
+                    readers[r] = EncodedBatches(rows.routing() or {}, batch=64)
+    assert routed > len(deliveries) // 2, "most changes came routed by the readers"
+    got = {(c, d["_id"]): d for c, docs in rows.drain() for d in docs}
+    assert got.keys() == reference.keys()
+    assert [k for k in reference if got[k] != reference[k]] == []
+    assert rows.applied == applied
+    rows.close()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_a_row_has_the_same_bucket_in_every_process() -> None:
+    """Readers route to the worker's buckets, so the slot of an id may not depend on the process
+    (Python's str hash does: PYTHONHASHSEED)."""
+    import subprocess
+    import sys
+
+    from services.ledger.buckets import slot
+
+    ids = [f"clue-{i:05d}" for i in range(50)]
+    code = ("import sys; from services.ledger.buckets import slot; "
+            f"print([slot(i, 7) for i in {ids!r}])")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": "12345"})
+    assert other.stdout.strip() == str([slot(i, 7) for i in ids])
+    assert len({slot(i, 7) for i in ids}) == 7, "spread over every bucket"

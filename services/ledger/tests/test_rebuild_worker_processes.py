@@ -55,14 +55,18 @@ def worker_args(bootstrap: str, shadow_dir: Path, cache_rows: int, readers: int)
                               topic=None, parallel_drain=True, readers=readers)
 
 
-def run_worker(args: argparse.Namespace) -> dict[str, Any]:
-    """The worker as the service starts it: its own process (no eventlet hub), its JSON lines read."""
+def run_worker(args: argparse.Namespace, frame: int | None = None) -> dict[str, Any]:
+    """The worker as the service starts it: its own process (no eventlet hub), its JSON lines read.
+    `frame`: records per reader frame (fewer than in production, so that the fold's switch to
+    buckets comes while the readers still have most of their share to read)."""
     cmd = [sys.executable, "-m", "services.ledger.rebuild_worker", "--bootstrap", args.bootstrap,
            "--shadow-dir", args.shadow_dir, "--db", args.db, "--tag", args.tag,
            "--cache-rows", str(args.cache_rows), "--idle-timeout", str(args.idle_timeout),
            "--readers", str(args.readers)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.join(REPO_ROOT, "shared"), REPO_ROOT]),
            "PYTHONWARNINGS": "ignore"}
+    if frame is not None:
+        env["FANGFEI_TEST_REPLAY_FRAME"] = str(frame)
     out = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     lines = [json.loads(line) for line in out.stdout.splitlines()]
@@ -78,23 +82,32 @@ def shadow_rows(args: argparse.Namespace) -> dict[tuple[str, str], dict[str, Any
         shadow.close()
 
 
-@pytest.mark.parametrize("cache_rows,readers,writers", [
-    (400, 2, 1),  # past the limit: buckets, half of them folded by a bucket writer process
-    (10 ** 6, 3, 0),  # all in memory, three readers
+@pytest.mark.parametrize("cache_rows,readers,writers,frame", [
+    # past the limit: buckets, half of them folded by a bucket writer process; the readers learn
+    # the buckets' routing early and send most changes routed and encoded
+    (400, 2, 1, 50),
+    (400, 3, 1, None),  # frames of 2,000 records: the readers are done before the switch
+    (10 ** 6, 3, 0, None),  # all in memory, three readers
 ])
 def test_the_worker_processes_together_write_what_one_fold_gives(
         history_on_broker: tuple[str, list[Any]], tmp_path: Path, cache_rows: int, readers: int,
-        writers: int) -> None:
+        writers: int, frame: int | None) -> None:
     bootstrap, history = history_on_broker
     expected, _, applied = fold_events(history)
     args = worker_args(bootstrap, tmp_path / "rebuild" / "tag" / "fangfei_ledger", cache_rows, readers)
 
-    done = run_worker(args)
+    done = run_worker(args, frame)
 
     assert (done["readers"], done["bucket_writers"]) == (readers, writers)
     assert done["events_read"] == len(history) == done["events_total"]
     assert done["undecodable"] == 0
     assert done["applied"] == applied, "every row change once: none lost between processes, none twice"
+    if frame is not None:
+        # a reader is at most ~a dozen frames (~550 records) ahead of the worker (pipe and queue), and
+        # the switch comes within the first few hundred records: a good part of each share comes routed
+        assert done["routed_by_readers"] > applied // 4, done
+    else:
+        assert done["routed_by_readers"] == 0
     assert sum(done["rows"].values()) == len(expected)
     ends = [offset for partitions in done["positions"].values() for offset in partitions.values()]
     assert len(ends) == 12 and sum(ends) == len(history), "the readers together reached every partition's end"
