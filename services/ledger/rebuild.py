@@ -18,7 +18,6 @@ shadow by key (`SpillRows`).
 
 from __future__ import annotations
 
-import gc
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -29,6 +28,7 @@ from fangfei.events import Event
 from .ledgers import all_collections, ensure_indexes, plans_for
 from .tables import fetch
 from .buckets import BucketedRows
+from .gc_pause import cyclic_gc_paused
 from .upserts import Upsert, fold
 
 CACHE_ROWS = 200_000  # rows held in memory by a fold (or by one of its buckets)
@@ -109,35 +109,6 @@ class SpillRows:
             self.shadow.put_many(collection, docs)
             del docs
         self.spilled = True
-
-
-class cyclic_gc_paused:  # noqa: N801 - used like a function: `with cyclic_gc_paused():`
-    """Pause Python's cyclic garbage collector while a rebuild folds and writes.
-
-    Why: a fold holds up to `CACHE_ROWS` rows (a million dicts and more) and creates millions of
-    short-lived containers, so the collector kept traversing everything held: at 1M events it
-    was a third of the rebuild's time (130 s with it, 83 s without, same data). Rows, events and
-    upserts form no reference cycles, so there is nothing for it to find; reference counting frees
-    everything as usual, and the collector runs again (and catches up) on `resume`. `resume` is
-    idempotent, so a job can end the pause early (before taking the writers' lock) and again in
-    its `finally`."""
-
-    def __init__(self) -> None:
-        self._paused = False
-
-    def __enter__(self) -> "cyclic_gc_paused":
-        if gc.isenabled():
-            gc.disable()
-            self._paused = True
-        return self
-
-    def resume(self) -> None:
-        if self._paused:
-            self._paused = False
-            gc.enable()
-
-    def __exit__(self, *exc: object) -> None:
-        self.resume()
 
 
 def fold_events(events: Iterable[Event], progress: Callable[[int], None] | None = None,

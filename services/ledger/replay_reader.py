@@ -40,7 +40,7 @@ import sys
 from typing import Any
 
 from .pipes import ParentWatch, die_with_parent, write_frame
-from .rebuild import cyclic_gc_paused
+from .gc_pause import cyclic_gc_paused
 from .replay import TopicReplay
 
 BATCH = 2000  # records per frame

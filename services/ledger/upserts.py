@@ -17,8 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, MutableMapping
 
-from pymongo.errors import DuplicateKeyError
-
 APPLIED = "_applied"
 _RESERVED = frozenset(("_id", APPLIED))
 _CHECKED: set[tuple[str, ...]] = set()  # field-name shapes already found valid
@@ -84,6 +82,8 @@ def write(db: Any, up: Upsert) -> bool:
     missing row is created. When the row exists but the guard fails, the upsert's insert collides
     on `_id` (DuplicateKeyError): that means "already applied", unless another writer inserted
     the row a moment ago, in which case the row now exists and one more try applies the update."""
+    from pymongo.errors import DuplicateKeyError  # here: planning and folding need no pymongo (~0.13 s to load)
+
     applied_field = f"{APPLIED}.{stream_key(up.stream_id)}"
     flt = {"_id": up.doc_id, applied_field: {"$not": {"$gte": up.version}}}
     update: dict[str, Any] = {"$set": {**up.set, applied_field: up.version}}
