@@ -140,9 +140,13 @@ class _Readers:
 
     def _pump(self, part: int, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None
-        for frame in read_frames(proc.stdout):
-            self._queue.put((part, frame))
-        self._queue.put((part, None))  # this reader's pipe closed
+        try:
+            for frame in read_frames(proc.stdout):
+                self._queue.put((part, frame))
+        except Exception as exc:  # noqa: BLE001 - a frame that does not read back: fail the worker, never hang it
+            self._queue.put((part, exc))
+        finally:
+            self._queue.put((part, None))  # this reader's pipe closed (or can no longer be read)
 
     @property
     def read(self) -> int:
@@ -169,6 +173,9 @@ class _Readers:
         positions: dict[str, dict[str, int]] = {}
         while len(ended) < self.parts:
             part, frame = self._queue.get()
+            if isinstance(frame, Exception):
+                raise RuntimeError(f"replay reader {part + 1} of {self.parts} sent a frame that could not be "
+                                   f"read: {frame!r}") from frame
             if frame is None:
                 code = self.procs[part].wait()
                 if code != 0 or part not in ended:
