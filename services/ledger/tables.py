@@ -7,9 +7,10 @@ same order with the same words, so a number never reads differently on screen an
 from __future__ import annotations
 
 import functools
+import re
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Iterable, Mapping, Sequence
 
 from fangfei.clock import SHANGHAI, parse_iso, to_iso
@@ -44,12 +45,22 @@ def cell(value: Any) -> Any:
     return cell(str(value))
 
 
+# The stored form itself, which every producer writes (clock.to_iso): such a text is its own UTC form
+# once it parses. Converting it anyway (parse, astimezone, isoformat, replace) cost ~2 us, 4 % of a
+# replay reader's time.
+_STORED_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z").fullmatch
+_fromisoformat = datetime.fromisoformat
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def utc(text: str) -> str:
     """Instants are stored in one form (UTC, ms, Z) so they sort as strings across offsets.
 
     Remembered: one event's instant is converted by several projectors (a clue's discovery time
     by its ledger row, its case row and its assessment fact), and a rebuild converts millions."""
+    if _STORED_FORM(text) is not None:
+        _fromisoformat(text[:-1])  # still refused if it is no real instant (a 31 June, a 25th hour)
+        return text
     return to_iso(parse_iso(text))
 
 
