@@ -364,7 +364,8 @@ def _largest(reb: dict[str, Any]) -> dict[str, Any]:
     return reb["sizes"][max(reb["sizes"], key=int)]
 
 
-STAGE_LABELS = {"read_fold": "read (kafka-python) + decode + plan (reader processes) + fold into memory or buckets",
+STAGE_LABELS = {"read_fold": "read (kafka-python fetches, own record parser) + decode + plan (reader processes) + fold "
+                             "into memory or buckets",
                 "decode": "decode (msgspec fast path)",
                 "write": "buckets folded, rows written once (two processes)", "catch_up": "catch-up and hand-over",
                 "locked": "under the lock (last tail, seal, swap)"}
@@ -418,7 +419,9 @@ def rebuild_section(reb: dict[str, Any]) -> str:
              "fold and bulk write run in a worker process of their own (`services/ledger/rebuild_worker.py`); the service "
              "keeps the last tail and the swap. It replays every source topic of the ledgers (intake, escalation and "
              "roster) from offset 0 with private kafka-python readers (two processes, each reading, decoding and "
-             "planning half of the partitions; docs/adr/0019-rebuild-across-processes.md), decodes each event with the msgspec fast path "
+             "planning half of the partitions; docs/adr/0019-rebuild-across-processes.md) that parse each fetched "
+             "record batch for its offsets and values themselves instead of kafka-python's per-record parsing "
+             "(docs/adr/0021-replay-parses-record-values.md), decodes each event with the msgspec fast path "
              "(`fangfei.events.fast`, checked against the marshmallow catalogue; anything it does not accept is judged "
              "by `decode_event`), folds them with the live projectors "
              f"({ledger_text}) into a **shadow** of the read models (at most `rebuild.CACHE_ROWS` rows in memory; past "
@@ -434,8 +437,9 @@ def rebuild_section(reb: dict[str, Any]) -> str:
              "shares the cores. Each measurement is a fresh process. Peak memory is the largest sum of that process and "
              "all the rebuild's processes at one time (worker, replay readers, bucket writer), sampled every 100 ms, "
              "or its own peak plus its largest child's when that is more.\n",
-             "References, same data, same run: **consume** = the same kafka-python reader doing nothing with the "
-             "records; **consume + JSON** = the same plus `json.loads` of each value (the acceptance reference: "
+             "References, same data, same run: **consume** = a kafka-python reader with the same fetch settings, "
+             "kafka-python's own records (not the rebuild's record parser), doing nothing with them; **consume + JSON** "
+             "= the same plus `json.loads` of each value (the acceptance reference: "
              "a rebuild should reach half of it); **insert** = plain litemongo `insert_many` of the very rows the "
              f"rebuild wrote, into another fresh file (the old write path; {int(any_size['events']):,} events make "
              f"{rows_total:,} rows).\n",

@@ -80,8 +80,8 @@ def test_a_run_writes_the_json_and_a_page_stating_each_figure_as_a_ratio(tmp_pat
     # under half of the reference: the page says so, and where the rest of the gap is, largest first
     assert ("Acceptance (rebuild at 10,000 events ≥ 0.5× of consume + JSON, peak < 1 GiB):** 6.0 % of the "
             "reference (not met)") in page
-    assert ("Where the rest of the gap is, largest first: read (kafka-python) + decode + plan (reader processes) "
-            "+ fold into memory or buckets") in page
+    assert ("Where the rest of the gap is, largest first: read (kafka-python fetches, own record parser) + decode "
+            "+ plan (reader processes) + fold into memory or buckets") in page
     # the machine was shared: the page says so and points at the ratios
     assert "This run shared the machine with other work" in page
 

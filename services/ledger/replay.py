@@ -24,6 +24,8 @@ from fangfei.events import Event
 from fangfei.events.envelope import EventError
 from fangfei.events.registry import decode_event
 
+from .record_values import read_values
+
 try:  # the msgspec decoder, checked against the marshmallow catalogue (decoder's work)
     from fangfei.events.fast import decode_event_bytes as _decode
 except ImportError:  # not there yet: the validating marshmallow decoder every consumer uses
@@ -52,6 +54,7 @@ class TopicReplay:
         sharing the log, each a whole partition, so each stream stays in one reader, in order)."""
         self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="fangfei-ledger-replay",
                                       **BULK_READ)
+        read_values(self.consumer)  # polls give (offset, value) pairs, parsed at half the cost
         self.tps: list[TopicPartition] = []
         for topic in topics if topics is not None else [events_topic(source) for source in sources]:
             self.tps += [TopicPartition(topic, p) for p in sorted(partitions_of(self.consumer, topic))]
@@ -144,10 +147,10 @@ class TopicReplay:
             if batches:
                 idle_since = time.monotonic()
             for tp in sorted(batches, key=self.tps.index):
-                for record in batches[tp]:
+                for _, value in batches[tp]:
                     self.read += 1
-                    if record.value is not None:
-                        yield record.value
+                    if value is not None:
+                        yield value
             fresh = fresh_after is None or self.last_fetch_sent > fresh_after
             if polls >= min_polls and fresh and not batches and self._at_end():
                 return
