@@ -125,9 +125,11 @@ def fold_events(events: Iterable[Event], progress: Callable[[int], None] | None 
     return rows, seen, applied
 
 
-def write_rows(db: Any, rows: dict[tuple[str, str], dict[str, Any]]) -> dict[str, int]:
-    """Replace every read model of `db` with `rows` (through a shadow, swapped in at once)."""
-    shadow = Shadow(db, all_collections(), uuid.uuid4().hex)
+def write_rows(db: Any, rows: dict[tuple[str, str], dict[str, Any]],
+               pause: Callable[[], None] = lambda: None) -> dict[str, int]:
+    """Replace every read model of `db` with `rows` (through a shadow, swapped in at once);
+    `pause` is called between chunks of the bulk write."""
+    shadow = Shadow(db, all_collections(), uuid.uuid4().hex, pause=pause)
     counts = {c: 0 for c in all_collections()}
     by_collection: dict[str, list[dict[str, Any]]] = {}
     for (collection, _), doc in sorted(rows.items()):
@@ -173,13 +175,31 @@ def write_all(shadow: Shadow, rows: BucketedRows, progress: Callable[[int], None
     return written
 
 
-def compare(db_a: Any, db_b: Any) -> list[Difference]:
-    """Every way the ledgers of two databases differ, field by field (empty when identical)."""
+def compare(db_a: Any, db_b: Any, keys: Iterable[tuple[str, str]] | None = None,
+            pause: Callable[[], None] = lambda: None) -> list[Difference]:
+    """Every way the ledgers of two databases differ, field by field (empty when identical).
+
+    With `keys` ((collection, id) pairs), only those rows are read and compared: the consistency
+    check compares everything outside the write lock, then only the rows that differed or that
+    events since have touched, under it (`rebuild_job.check`). `pause` is called every 1,000 rows
+    (the service's check yields to its live handlers there)."""
+    wanted: dict[str, list[str]] | None = None
+    if keys is not None:
+        wanted = {}
+        for collection, doc_id in keys:
+            wanted.setdefault(collection, []).append(doc_id)
     out: list[Difference] = []
     for collection in all_collections():
-        a = {d["_id"]: d for d in fetch(db_a[collection], {}, exclude=())}
-        b = {d["_id"]: d for d in fetch(db_b[collection], {}, exclude=())}
-        for doc_id in sorted(set(a) | set(b)):
+        if wanted is None:
+            a = {d["_id"]: d for d in fetch(db_a[collection], {}, exclude=())}
+            b = {d["_id"]: d for d in fetch(db_b[collection], {}, exclude=())}
+        elif collection in wanted:
+            a, b = _by_id(db_a[collection], wanted[collection]), _by_id(db_b[collection], wanted[collection])
+        else:
+            continue
+        for n, doc_id in enumerate(sorted(set(a) | set(b)), 1):
+            if n % 1000 == 0:
+                pause()
             if doc_id not in b:
                 out.append(Difference(collection, doc_id, "", a[doc_id], None))
             elif doc_id not in a:
@@ -189,6 +209,17 @@ def compare(db_a: Any, db_b: Any) -> list[Difference]:
                 for name in sorted(set(da) | set(db_)):
                     if da.get(name, _MISSING) != db_.get(name, _MISSING):
                         out.append(Difference(collection, doc_id, name, da.get(name), db_.get(name)))
+    return out
+
+
+def _by_id(collection: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The documents of `collection` with these ids, one `_id` lookup each (an `$in` over many ids
+    is evaluated document by document by litemongo's query engine)."""
+    out = {}
+    for doc_id in set(ids):
+        doc = collection.find_one({"_id": doc_id})
+        if doc is not None:
+            out[doc_id] = doc
     return out
 
 

@@ -337,20 +337,38 @@ def _finish(db: Any, shadow: Shadow, replay: TopicReplay, rows: SpillRows, appli
 
 
 def check(db: Any, bootstrap: str) -> list[Difference]:
-    """Refold the log privately and compare with the live read models (nothing is changed)."""
+    """Refold the log privately and compare with the live read models (nothing is changed).
+
+    The whole comparison runs outside the write lock, while live events go on being applied: a
+    row found different there may only be a row the live consumer had not reached yet, or had
+    moved past. Under the lock (live handlers wait) the events published since are folded too, and
+    only the rows that differed or that those events touched are compared again; every other row
+    was equal and nothing has changed it since (a live change is an event, and every event the
+    live consumer can have applied is in the log the tail reads to). The lock used to be held for
+    the whole comparison: every row of every ledger read twice while live writes waited."""
     replay = TopicReplay(bootstrap, idle_timeout_s=IDLE_TIMEOUT_S)
     rows = SpillRows(None)  # the scratch copy is compared whole, in memory
     nothing = _Progress(db, replay, time.monotonic())
     nothing.last = float("inf")  # a check writes no progress
     try:
         _fold_replay(replay, rows, nothing)
+        suspects = {(d.collection, d.doc_id) for d in compare(db, _scratch(rows.cache), pause=green_yield)}
         with WRITE_LOCK:
-            _fold_replay(replay, rows, nothing, min_polls=2)
-            _, scratch = open_database(f"memory:ledger-check-{uuid.uuid4().hex}", "fangfei_ledger_check")
-            write_rows(scratch, rows.cache)
-            return compare(db, scratch)
+            for event in replay.events(fresh_after=time.monotonic()):  # all the live consumer applied
+                for up in plans_for(event):
+                    rows.add(up)
+                    suspects.add((up.collection, up.doc_id))
+            again = {key: rows.cache[key] for key in suspects if key in rows.cache}
+            return compare(db, _scratch(again), keys=suspects)
     finally:
         replay.close()
+
+
+def _scratch(rows: dict[tuple[str, str], dict[str, Any]]) -> Any:
+    """`rows` written into a private in-memory database, as the live ones store them."""
+    _, scratch = open_database(f"memory:ledger-check-{uuid.uuid4().hex}", "fangfei_ledger_check")
+    write_rows(scratch, rows, pause=green_yield)
+    return scratch
 
 
 def to_iso_now() -> str:
